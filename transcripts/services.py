@@ -1,0 +1,319 @@
+"""Named workflows: take an upload, run a job, finish it, sweep stale jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.utils import timezone
+
+from realtime.progress import publish_job
+from transcripts import canonical
+from transcripts.engines import (
+    EngineJob,
+    EngineResult,
+    JobCancelled,
+    PermanentEngineError,
+    Submitted,
+    TranscriptionOptions,
+    get_engine,
+    queue_for,
+)
+from transcripts.formatting import human_duration, human_size
+from transcripts.media_probe import MediaInfo, ProbeError, probe
+from transcripts.models import Media, Status, Transcript, TranscriptResult
+
+log = logging.getLogger(__name__)
+
+# Progress is written at most this often (and on every whole percent).
+PROGRESS_MIN_INTERVAL_SECONDS = 1.0
+
+
+class UploadRejected(Exception):
+    """str(self) is the message for the person who uploaded."""
+
+
+# --- uploads ------------------------------------------------------------------
+
+
+def check_limits(size: int, info: MediaInfo | None = None) -> None:
+    if size > settings.MAX_UPLOAD_BYTES:
+        raise UploadRejected(f"This file is larger than the {human_size(settings.MAX_UPLOAD_BYTES)} limit.")
+    if info and info.duration > settings.MAX_MEDIA_SECONDS:
+        raise UploadRejected(
+            f"This recording is {human_duration(info.duration)} long; "
+            f"the limit is {human_duration(settings.MAX_MEDIA_SECONDS)}."
+        )
+
+
+def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions) -> Transcript:
+    """Probe an uploaded file, store it under a name of ours and queue its job.
+
+    On any refusal nothing is kept: no row, no stored file (the temporary
+    upload is removed by Django when the request ends).
+    """
+    check_limits(uploaded.size)
+    try:
+        info = probe(uploaded.temporary_file_path(), settings.PROBE_TIMEOUT_SECONDS)
+    except ProbeError as error:
+        raise UploadRejected(str(error)) from None
+    check_limits(uploaded.size, info)
+    title = Path(uploaded.name or "Recording").stem[:200] or "Recording"
+    return create_transcript(user, uploaded, info, title=title, engine=engine, options=options)
+
+
+def create_transcript(user, content: File, info: MediaInfo, *, title: str, engine: str,
+                      options: TranscriptionOptions) -> Transcript:
+    media = Media(
+        owner=user, original_name=(content.name or title)[:255], extension=info.extension,
+        size=content.size, format_name=info.format_name, mime_type=info.mime_type,
+        has_video=info.has_video, duration=info.duration, channels=info.channels,
+        sample_rate=info.sample_rate,
+    )
+    try:
+        with transaction.atomic():
+            media.file.save("upload", content, save=False)
+            media.save()
+            transcript = Transcript.objects.create(
+                owner=user, media=media, title=title, engine=engine,
+                options=options.to_dict(), duration=info.duration,
+            )
+            transaction.on_commit(lambda: enqueue(transcript))
+    except BaseException:
+        if media.file.name:
+            default_storage.delete(media.file.name)
+        raise
+    return transcript
+
+
+def enqueue(transcript: Transcript, *, countdown: float = 0) -> None:
+    from transcripts.tasks import transcribe
+
+    transcribe.apply_async(args=[transcript.pk], queue=queue_for(transcript.engine), countdown=countdown)
+
+
+# --- user actions ---------------------------------------------------------------
+
+
+def cancel(transcript: Transcript) -> bool:
+    changed = transcript.cancel()
+    if changed:
+        publish_job(transcript.pk)
+    return changed
+
+
+def retry(transcript: Transcript) -> bool:
+    changed = transcript.requeue(reset_attempts=True)
+    if changed:
+        transaction.on_commit(lambda: enqueue(transcript))
+        publish_job(transcript.pk)
+    return changed
+
+
+def delete(transcript: Transcript) -> None:
+    """Delete a transcript, and its media once no other transcript uses it."""
+    media = transcript.media
+    transcript.cancel()
+    transcript.delete()
+    if media and not media.transcripts.exists():
+        name = media.file.name
+        media.delete()
+        transaction.on_commit(lambda: default_storage.delete(name))
+
+
+# --- running a job ----------------------------------------------------------------
+
+
+def run_job(transcript_id: int) -> None:
+    """Claim the job, run its engine and store the result. A second delivery of
+    the same job finds it claimed and does nothing."""
+    transcript = Transcript.objects.select_related("media").filter(pk=transcript_id).first()
+    if transcript is None or not transcript.claim():
+        return
+    publish_job(transcript.pk)
+    try:
+        outcome = _transcribe(transcript)
+    except JobCancelled:
+        return
+    except PermanentEngineError as error:
+        _fail(transcript, str(error))
+        return
+    except Exception as error:  # a bug or a crash in an engine: say so plainly
+        log.exception("Transcription %s failed", transcript.pk)
+        _fail(transcript, f"The transcription stopped with an internal error ({type(error).__name__}).")
+        return
+    if isinstance(outcome, Submitted):
+        if transcript.mark_waiting(outcome.request_id):
+            publish_job(transcript.pk)
+        return
+    finish(transcript.pk, outcome)
+
+
+def _fail(transcript: Transcript, reason: str) -> None:
+    if transcript.fail(reason):
+        publish_job(transcript.pk)
+
+
+def _transcribe(transcript: Transcript) -> EngineResult | Submitted:
+    if transcript.media is None:
+        raise PermanentEngineError("The recording for this transcript was deleted.")
+    engine = get_engine(transcript.engine)
+    media = transcript.media
+    with media_on_disk(media, needed=getattr(engine, "needs_local_file", True)) as path, lease_heartbeat(transcript):
+        job = EngineJob(
+            transcript_id=transcript.pk, media_path=path, media_name=media.file.name,
+            duration=media.duration, channels=media.channels,
+            options=TranscriptionOptions.from_dict(transcript.options),
+            progress=ProgressReporter(transcript),
+        )
+        return engine.transcribe(job)
+
+
+def finish(transcript_id: int, result: EngineResult) -> bool:
+    """Store the result and mark the job done, once. Later calls for the same
+    job (a duplicate webhook, a reconciliation racing it) change nothing."""
+    words = result.transcript
+    with transaction.atomic():
+        transcript = Transcript.objects.select_for_update().filter(pk=transcript_id).first()
+        if transcript is None or transcript.status not in (Status.TRANSCRIBING, Status.WAITING):
+            return False
+        try:
+            with transaction.atomic():
+                TranscriptResult.objects.create(
+                    transcript=transcript, data=words, original=words, raw=result.raw,
+                    text=canonical.join_text(words.get("words", [])),
+                )
+        except IntegrityError:
+            return False
+        Transcript.objects.filter(pk=transcript_id).update(
+            status=Status.DONE, progress=100, error="", lease_expires_at=None,
+            language_code=(words.get("language_code") or "")[:16], finished_at=timezone.now(),
+            updated=timezone.now(),
+        )
+    publish_job(transcript_id)
+    return True
+
+
+class ProgressReporter:
+    """The `progress` callback an engine calls with a fraction 0..1. It writes
+    the percentage (throttled), renews the lease, and raises JobCancelled when
+    the job is no longer running."""
+
+    def __init__(self, transcript: Transcript):
+        self.transcript = transcript
+        self.last_percent = -1.0
+        self.last_write = 0.0
+
+    def __call__(self, fraction: float) -> None:
+        percent = round(100 * min(max(fraction, 0.0), 1.0), 1)
+        now = time.monotonic()
+        if int(percent) == int(self.last_percent) and now - self.last_write < PROGRESS_MIN_INTERVAL_SECONDS:
+            return
+        self.last_percent, self.last_write = percent, now
+        if not self.transcript.report_progress(percent):
+            raise JobCancelled()
+        publish_job(self.transcript.pk)
+
+
+@contextlib.contextmanager
+def lease_heartbeat(transcript: Transcript) -> Iterator[None]:
+    """Keep the job's lease alive while an engine works without reporting
+    progress (a long upload to a provider, say)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.JOB_LEASE_SECONDS / 3):
+                transcript.renew_lease()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"lease-{transcript.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def media_on_disk(media: Media, *, needed: bool = True) -> Iterator[str | None]:
+    """A local path to the media: the stored file itself on a local disk, or
+    a temporary copy when it lives in object storage."""
+    try:
+        yield default_storage.path(media.file.name)
+        return
+    except NotImplementedError:
+        pass
+    if not needed:
+        yield None
+        return
+    with tempfile.NamedTemporaryFile(suffix=media.extension, dir=settings.FILE_UPLOAD_TEMP_DIR) as copy:
+        with default_storage.open(media.file.name, "rb") as source:
+            shutil.copyfileobj(source, copy, 1024 * 1024)
+        copy.flush()
+        yield copy.name
+
+
+# --- the sweeper ------------------------------------------------------------------
+
+
+def sweep_stale_jobs() -> dict[str, int]:
+    """Repair what a lost worker or broker left behind: running jobs whose
+    lease expired are requeued (or failed once out of attempts), queued jobs
+    whose message may have been lost are sent again (a duplicate is a no-op),
+    and jobs waiting on a provider are reconciled."""
+    close_old_connections()
+    now = timezone.now()
+    counts = {"requeued": 0, "failed": 0, "resent": 0, "reconciled": 0}
+    for transcript in Transcript.objects.filter(status=Status.TRANSCRIBING, lease_expires_at__lt=now):
+        if transcript.attempts >= settings.JOB_MAX_ATTEMPTS:
+            if transcript.fail(
+                f"The transcription stopped unexpectedly {transcript.attempts} times, so it was given up. "
+                "The file may be too demanding for this server."
+            ):
+                counts["failed"] += 1
+                publish_job(transcript.pk)
+        elif transcript.requeue(reset_attempts=False):
+            enqueue(transcript)
+            counts["requeued"] += 1
+            publish_job(transcript.pk)
+    resend_before = now - timedelta(seconds=settings.QUEUED_RESEND_SECONDS)
+    for transcript in Transcript.objects.filter(status=Status.QUEUED, updated__lt=resend_before):
+        Transcript.objects.filter(pk=transcript.pk).update(updated=now)
+        enqueue(transcript)
+        counts["resent"] += 1
+    counts["reconciled"] = reconcile_waiting(now)
+    return counts
+
+
+def reconcile_waiting(now) -> int:
+    """Ask the provider about jobs whose webhook has not come."""
+    waited = now - timedelta(seconds=settings.WEBHOOK_WAIT_SECONDS)
+    reconciled = 0
+    for transcript in Transcript.objects.filter(status=Status.WAITING, updated__lt=waited):
+        engine = get_engine(transcript.engine)
+        reconcile = getattr(engine, "reconcile", None)
+        if reconcile is None:
+            continue
+        Transcript.objects.filter(pk=transcript.pk).update(updated=now)
+        try:
+            outcome = reconcile(transcript)
+        except PermanentEngineError as error:
+            _fail(transcript, str(error))
+            continue
+        if outcome is not None and finish(transcript.pk, outcome):
+            reconciled += 1
+    return reconciled
