@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from transcripts.engines import (
 )
 from transcripts.formatting import human_duration, human_size
 from transcripts.media_probe import MediaInfo, ProbeError, probe
-from transcripts.models import Media, Status, Transcript, TranscriptResult
+from transcripts.models import ACTIVE_STATUSES, Media, Status, Transcript, TranscriptResult
 
 log = logging.getLogger(__name__)
 
@@ -137,27 +139,79 @@ def delete(transcript: Transcript) -> None:
 
 def run_job(transcript_id: int) -> None:
     """Claim the job, run its engine and store the result. A second delivery of
-    the same job finds it claimed and does nothing."""
-    transcript = Transcript.objects.select_related("media").filter(pk=transcript_id).first()
-    if transcript is None or not transcript.claim():
+    the same job finds it claimed and does nothing.
+
+    The database work before and after the engine runs `on_db_thread`, so a
+    worker with hundreds of threads waiting on a cloud engine uses only a few
+    connections (the engine itself should not touch the database while it waits)."""
+    transcript = on_db_thread(_claim, transcript_id)
+    if transcript is None:
         return
-    publish_job(transcript.pk)
     try:
         outcome = _transcribe(transcript)
     except JobCancelled:
         return
     except PermanentEngineError as error:
-        _fail(transcript, str(error))
+        on_db_thread(_fail, transcript, str(error))
         return
     except Exception as error:  # a bug or a crash in an engine: say so plainly
         log.exception("Transcription %s failed", transcript.pk)
-        _fail(transcript, f"The transcription stopped with an internal error ({type(error).__name__}).")
+        on_db_thread(_fail, transcript, f"The transcription stopped with an internal error ({type(error).__name__}).")
         return
+    on_db_thread(_conclude, transcript, outcome)
+
+
+def _claim(transcript_id: int) -> Transcript | None:
+    transcript = Transcript.objects.select_related("media").filter(pk=transcript_id).first()
+    if transcript is None or not transcript.claim():
+        return None
+    publish_job(transcript.pk)
+    return transcript
+
+
+def _conclude(transcript: Transcript, outcome: EngineResult | Submitted) -> None:
     if isinstance(outcome, Submitted):
         if transcript.mark_waiting(outcome.request_id):
             publish_job(transcript.pk)
         return
     finish(transcript.pk, outcome)
+
+
+_db_executor: ThreadPoolExecutor | None = None
+_db_executor_pid = 0
+_db_executor_lock = threading.Lock()
+
+
+def on_db_thread(function, *args):
+    """Run `function(*args)` on one of JOB_DB_CONNECTIONS threads of this
+    process that keep their database connections open. Postgres allows ~100
+    connections in all and a Scribe worker runs hundreds of threads: only
+    these few ever hold one, and no job pays for connecting. Inside a
+    transaction (tests) it runs in the caller's thread, on its connection."""
+    if (connection.in_atomic_block or getattr(_on_db_thread, "active", False)
+            or threading.current_thread() is threading.main_thread()):
+        # A test's transaction, a nested call, or a one-job-per-process pool
+        # (prefork, solo): the caller's own connection is the right one.
+        return function(*args)
+    return _db_threads().submit(_with_fresh_connection, function, *args).result()
+
+
+def _db_threads() -> ThreadPoolExecutor:
+    global _db_executor, _db_executor_pid
+    with _db_executor_lock:
+        if _db_executor is None or _db_executor_pid != os.getpid():  # a forked child has no threads
+            _db_executor = ThreadPoolExecutor(settings.JOB_DB_CONNECTIONS, thread_name_prefix="job-db")
+            _db_executor_pid = os.getpid()
+        return _db_executor
+
+
+_on_db_thread = threading.local()
+
+
+def _with_fresh_connection(function, *args):
+    _on_db_thread.active = True  # a nested call runs here, not queued behind itself
+    close_old_connections()  # drops a connection that broke or outlived CONN_MAX_AGE
+    return function(*args)
 
 
 def _fail(transcript: Transcript, reason: str) -> None:
@@ -226,26 +280,57 @@ class ProgressReporter:
         publish_job(self.transcript.pk)
 
 
-@contextlib.contextmanager
-def lease_heartbeat(transcript: Transcript) -> Iterator[None]:
-    """Keep the job's lease alive while an engine works without reporting
-    progress (a long upload to a provider, say)."""
-    stop = threading.Event()
+class LeaseKeeper:
+    """Keeps the leases of this process's running jobs alive while engines work
+    without reporting progress (a long upload to a provider, say): one thread
+    and one UPDATE per interval for all of them, not a thread and a database
+    connection per job."""
 
-    def beat() -> None:
+    def __init__(self) -> None:
+        self.ids: dict[int, int] = {}
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def keep(self, transcript_id: int) -> Iterator[None]:
+        with self.lock:
+            self.ids[transcript_id] = self.ids.get(transcript_id, 0) + 1
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self.run, name="lease-keeper", daemon=True)
+                self.thread.start()
         try:
-            while not stop.wait(settings.JOB_LEASE_SECONDS / 3):
-                transcript.renew_lease()
+            yield
         finally:
-            connection.close()
+            with self.lock:
+                self.ids[transcript_id] -= 1
+                if not self.ids[transcript_id]:
+                    del self.ids[transcript_id]
 
-    thread = threading.Thread(target=beat, name=f"lease-{transcript.pk}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    def run(self) -> None:
+        while True:
+            time.sleep(settings.JOB_LEASE_SECONDS / 3)
+            with self.lock:
+                ids = list(self.ids)
+            if not ids:
+                continue
+            try:
+                on_db_thread(self.renew, ids)
+            except Exception:
+                log.exception("Renewing job leases failed")
+
+
+    @staticmethod
+    def renew(ids: list[int]) -> None:
+        Transcript.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES[1:]).update(
+            lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+
+
+lease_keeper = LeaseKeeper()
+
+
+def lease_heartbeat(transcript: Transcript):
+    """Keep the job's lease alive while its engine runs."""
+    return lease_keeper.keep(transcript.pk)
 
 
 @contextlib.contextmanager

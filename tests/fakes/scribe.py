@@ -20,6 +20,8 @@ injected per endpoint from a queue (`fake.faults.push(...)`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -43,6 +45,10 @@ class RecordedRequest:
     parts: list[tuple[str, Any]] = field(default_factory=list)
     body: bytes = b""
     received_at: float = field(default_factory=time.monotonic)
+    # (name, Content-Type header or None) for every multipart part, in order.
+    part_content_types: list[tuple[str, str | None]] = field(default_factory=list)
+    # What the fake created for this request (request_id, transcription_id), if anything.
+    response: dict[str, Any] | None = None
 
     def fields(self, name: str) -> list[Any]:
         return [value for key, value in self.parts if key == name]
@@ -93,6 +99,16 @@ class FakeScribe:
         self.tokens: dict[str, dict] = {}  # token -> {"type", "expires_at", "used"}
         self.in_flight = 0
         self.peak_in_flight = 0
+        # REST behaviour knobs (see scribe_rest.py).
+        self.script: list[tuple[str, str]] | None = None  # [(speaker_id, text), ...] for every transcript
+        self.audio_duration: float | None = None  # seconds reported; None: derived from the file size
+        self.channels = 2  # channels reported with use_multi_channel
+        self.webhook_delay = 0.05  # seconds before a webhook is sent (latency, when set, wins)
+        self.deliver_webhooks = True
+        self.pending: dict[str, dict] = {}  # webhook-mode transcripts still "processing"
+        self.webhook_deliveries: list[tuple[int, str]] = []  # (status, body) answered by the app
+        self.outbox: list[tuple[bytes, dict[str, str]]] = []  # signed webhooks held when webhook_url is None
+        self.background: set = set()
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port: int | None = None
@@ -136,6 +152,10 @@ class FakeScribe:
         self.port = site._server.sockets[0].getsockname()[1]
         self._ready.set()
         self.loop.run_forever()
+        pending = asyncio.all_tasks(self.loop)  # e.g. webhooks not yet sent
+        for task in pending:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self.loop.run_until_complete(self._runner.cleanup())
         self.loop.close()
 
@@ -160,6 +180,16 @@ class FakeScribe:
     def requests_to(self, path_fragment: str, method: str | None = None) -> list[RecordedRequest]:
         with self.lock:
             return [r for r in self.requests if path_fragment in r.path and (method is None or r.method == method)]
+
+    def sign(self, body: bytes, *, timestamp: int | None = None, secret: str | None = None) -> str:
+        """The `ElevenLabs-Signature` header value for a webhook body."""
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        key = (secret or self.webhook_secret).encode()
+        digest = hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        return f"t={timestamp},v0={digest}"
+
+    def stt_requests(self) -> list[RecordedRequest]:
+        return self.requests_to("/v1/speech-to-text", "POST")
 
     def issue_token(self, token_type: str) -> str:
         token = f"sutkn_{secrets.token_urlsafe(24)}"

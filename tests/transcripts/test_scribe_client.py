@@ -1,0 +1,167 @@
+"""The Scribe client against the fake over real sockets: encoding details,
+streaming, the concurrency cap, Retry-After handling and error wording."""
+
+from __future__ import annotations
+
+import json
+import threading
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.fakes.scribe import FakeScribe, Fault
+from transcripts.engines import PermanentEngineError, TranscriptionOptions
+from transcripts.engines import scribe as scribe_engine
+from transcripts.engines.scribe import MediaSource, ScribeClient
+
+AUDIO = b"RIFF" + b"\1" * 5000
+
+
+@pytest.fixture
+def fake():
+    with FakeScribe() as server:
+        yield server
+
+
+def client_for(fake, **kwargs) -> ScribeClient:
+    semaphore = kwargs.pop("semaphore", threading.BoundedSemaphore(50))
+    return ScribeClient(api_key=fake.api_key, base_url=fake.base_url, model="scribe_v2",
+                        http=httpx.Client(timeout=30), semaphore=semaphore, **kwargs)
+
+
+def bytes_source(data: bytes = AUDIO) -> MediaSource:
+    import io
+
+    return MediaSource(filename="a.wav", content_type="audio/wav", open=lambda: io.BytesIO(data))
+
+
+def test_additional_formats_and_metadata_are_single_json_parts(fake):
+    body = client_for(fake).speech_to_text(
+        bytes_source(), TranscriptionOptions(), webhook=True, webhook_metadata={"transcript_id": 5},
+        additional_formats=[{"format": "srt", "max_characters_per_line": 30}, {"format": "txt"}])
+    assert body["transcription_id"]
+    (request,) = fake.stt_requests()
+    assert json.loads(request.fields("additional_formats")[0])[0] == {"format": "srt", "max_characters_per_line": 30}
+    assert len(request.fields("additional_formats")) == 1
+    assert ("additional_formats", "application/json") in request.part_content_types
+    assert request.fields("webhook") == ["true"]
+    assert request.fields("webhook_metadata") == ['{"transcript_id":5}']
+    assert ("file", "audio/wav") in request.part_content_types
+
+
+def test_source_url_is_sent_instead_of_a_file(fake):
+    source = MediaSource(filename="a.wav", url="https://bucket.example/media/a.wav?X-Amz-Signature=abc")
+    client_for(fake).speech_to_text(source, TranscriptionOptions())
+    (request,) = fake.stt_requests()
+    assert request.fields("source_url") == ["https://bucket.example/media/a.wav?X-Amz-Signature=abc"]
+    assert request.fields("file") == []
+    assert request.headers["Content-Type"].startswith("multipart/form-data")
+
+
+def test_a_large_file_is_streamed_not_read_into_memory(fake, tmp_path):
+    big = tmp_path / "big.wav"
+    size = 300 * 1024 * 1024
+    with open(big, "wb") as handle:
+        handle.write(b"RIFF")
+        handle.truncate(size)  # sparse: no disk or memory cost to make
+    tracemalloc.start()
+    try:
+        client_for(fake).speech_to_text(MediaSource(filename="big.wav", open=lambda: open(big, "rb")),
+                                        TranscriptionOptions())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fake.stt_requests()[0].fields("file")[0]["size"] == size
+    assert peak < 40 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB upload"
+
+
+def test_concurrency_cap_holds_excess_requests_back(fake):
+    fake.latency = 0.5
+    client = client_for(fake, semaphore=threading.BoundedSemaphore(3))
+    with ThreadPoolExecutor(9) as pool:
+        results = list(pool.map(lambda _: client.speech_to_text(bytes_source(), TranscriptionOptions()), range(9)))
+    assert len(results) == 9 and all(result["text"] for result in results)
+    assert fake.peak_in_flight == 3
+
+
+def test_retry_after_http_date_and_ms(fake):
+    response = httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert scribe_engine.retry_after(response) == 0.0  # in the past
+    assert scribe_engine.retry_after(httpx.Response(429, headers={"retry-after-ms": "1500"})) == 1.5
+    assert scribe_engine.retry_after(httpx.Response(429, headers={"Retry-After": "99999"})) == 300.0
+    assert scribe_engine.retry_after(httpx.Response(429)) == 0.0
+
+
+def test_429_without_retry_after_uses_backoff(fake):
+    waits: list[float] = []
+    fake.faults.push("stt", Fault("status", status=429), Fault("status", status=502))
+    client_for(fake, sleep=waits.append).speech_to_text(bytes_source(), TranscriptionOptions())
+    assert len(fake.stt_requests()) == 3
+    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0  # capped exponential, with jitter
+
+
+def test_backoff_is_capped_and_jittered():
+    values = [scribe_engine.backoff(20) for _ in range(50)]
+    assert all(30 <= value <= 60 for value in values)
+    assert len(set(values)) > 1
+
+
+def test_slow_answer_within_the_timeout_is_fine(fake):
+    fake.faults.push("stt", Fault("slow", delay=1.0))
+    assert client_for(fake).speech_to_text(bytes_source(), TranscriptionOptions())["text"]
+    assert len(fake.stt_requests()) == 1
+
+
+def test_get_and_delete_transcripts(fake):
+    client = client_for(fake)
+    body = client.speech_to_text(bytes_source(), TranscriptionOptions())
+    assert client.get_transcript(body["transcription_id"])["text"] == body["text"]
+    client.delete_transcript(body["transcription_id"])
+    assert client.get_transcript(body["transcription_id"]) is None
+
+
+def test_wrong_key_on_lookup_is_a_readable_permanent_error(fake):
+    client = client_for(fake)
+    client.api_key = "sk_nope"
+    with pytest.raises(PermanentEngineError, match="API key"):
+        client.get_transcript("abc")
+    assert len(fake.requests_to("/transcripts/")) == 1
+
+
+def test_canonical_from_multichannel_response():
+    body = {"transcripts": [
+        {"language_code": "eng", "language_probability": 0.9, "text": "hi", "channel_index": 0,
+         "words": [{"text": "hi", "start": 0.5, "end": 0.7, "type": "word", "logprob": -0.1}]},
+        {"language_code": "eng", "language_probability": 0.8, "text": "yo", "channel_index": 1,
+         "words": [{"text": "yo", "start": 0.1, "end": 0.3, "type": "word", "logprob": -0.1}]},
+    ], "transcription_id": "x"}
+    transcript = scribe_engine.to_canonical(body)
+    assert [w["text"] for w in transcript["words"] if w["type"] == "word"] == ["yo", "hi"]
+    assert [w["channel_index"] for w in transcript["words"] if w["type"] == "word"] == [1, 0]
+    assert transcript["text"] == "yo hi"
+
+
+def test_media_in_object_storage_is_sent_as_a_presigned_url(monkeypatch, settings):
+    from transcripts.engines import EngineJob
+
+    class BucketStorage:  # what django-storages' S3Storage offers
+        bucket_name = "verbatim"
+
+        def url(self, name, expire=None):
+            return f"https://verbatim.s3.example/{name}?X-Amz-Expires={expire}&X-Amz-Signature=abc"
+
+        def open(self, name, mode="rb"):
+            raise AssertionError("the file should not be uploaded")
+
+    monkeypatch.setattr(scribe_engine, "default_storage", BucketStorage())
+    job = EngineJob(transcript_id=1, media_path=None, media_name="media/1/abc.wav", duration=60, channels=1,
+                    options=TranscriptionOptions())
+    settings.SCRIBE_SEND_MEDIA_URLS = True
+    source = scribe_engine.media_source(job)
+    assert source.open is None
+    assert source.url.startswith("https://verbatim.s3.example/media/1/abc.wav?X-Amz-Expires=3600")
+    settings.SCRIBE_SEND_MEDIA_URLS = False
+    source = scribe_engine.media_source(job)
+    assert source.url is None and source.open is not None  # streamed from storage instead
