@@ -8,12 +8,16 @@ database) so the library never loads them and a job can never store two.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 
@@ -96,6 +100,11 @@ class Transcript(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("transcripts:detail", args=[self.pk])
+
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
@@ -107,11 +116,6 @@ class Transcript(models.Model):
     @property
     def can_retry(self) -> bool:
         return self.status in (Status.FAILED, Status.CANCELLED)
-
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("transcripts:detail", args=[self.pk])
 
     # --- state-guarded transitions: each is one UPDATE that only matches the
     # state it leaves, so duplicate deliveries and races are no-ops. ------------
@@ -167,6 +171,13 @@ class Transcript(models.Model):
         return self._guarded_update(allowed, **changes)
 
 
+class TranscriptResultManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        # The caches and the search vector are megabytes nobody needs as model
+        # fields; the code that uses them asks for them by name.
+        return super().get_queryset().defer("search_vector", "page_cache", "export_cache")
+
+
 class TranscriptResult(models.Model):
     """The words of a finished transcript in the canonical (Scribe) shape.
 
@@ -182,3 +193,71 @@ class TranscriptResult(models.Model):
     text = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Postgres only: kept in sync with `text` by a database trigger (see the
+    # sharing_and_search migration) and GIN-indexed, so every writer (the
+    # engines, edits, bulk loads) updates it. Unused (NULL) on SQLite.
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
+    # The rendered transcript body and speaker list for the page, tagged with
+    # the `updated` time it was rendered from (`transcripts.rendering`), so a
+    # view reads one string instead of parsing megabytes of `data`.
+    page_cache = models.JSONField(default=dict, blank=True, editable=False)
+    # The words as compact text for exports, tagged the same way (`transcripts.compact`).
+    export_cache = models.TextField(blank=True, editable=False)
+
+    objects = TranscriptResultManager()
+
+    def __str__(self) -> str:
+        return f"Result of transcript {self.transcript_id}"
+
+
+class ShareLinkQuerySet(models.QuerySet):
+    def live(self) -> ShareLinkQuerySet:
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class ShareLink(models.Model):
+    """A read-only link to one transcript for people without an account.
+
+    Only the SHA-256 of the token is stored (`transcripts.tokens`), so the
+    link is shown to its owner once, when it is made.
+    """
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="share_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=100, blank=True)
+    allow_audio = models.BooleanField(default=True)
+    allow_download = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return self.label or f"Share link {self.pk}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+@receiver(post_save, sender=TranscriptResult)
+def _render_new_result(sender, instance: TranscriptResult, created: bool, **kwargs) -> None:
+    """Render a new transcript's page body once it is committed (in the worker
+    that finished the job), so even its first view skips parsing the words."""
+    if not created:
+        return
+
+    def render() -> None:
+        from transcripts import rendering
+
+        try:
+            rendering.body_for(instance.transcript_id, editable=False)
+        except Exception:  # the page renders it on demand instead
+            logging.getLogger(__name__).exception("Could not pre-render transcript %s", instance.transcript_id)
+
+    transaction.on_commit(render)

@@ -11,10 +11,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from realtime.progress import SNAPSHOT_FIELDS, snapshot
-from transcripts import canonical, services
+from transcripts import search, services
 from transcripts.formatting import human_size
 from transcripts.forms import RenameForm, UploadOptionsForm
-from transcripts.models import Status, Transcript
+from transcripts.models import Engine, Status, Transcript
 
 
 def safe_next(request: HttpRequest) -> str | None:
@@ -29,15 +29,17 @@ def owned_transcript(request: HttpRequest, pk: int) -> Transcript:
 
 
 def library(request: HttpRequest) -> HttpResponse:
-    transcripts = Transcript.objects.owned_by(request.user)
-    status = request.GET.get("status", "")
-    if status in Status.values:
-        transcripts = transcripts.filter(status=status)
-    return render(request, "transcripts/library.html", {
-        "transcripts": transcripts[:500],
-        "statuses": Status.choices,
-        "status": status,
-    })
+    filters = search.Filters.from_query(request.GET)
+    context = {
+        "filters": filters, "statuses": Status.choices, "engines": Engine.choices,
+        "languages": Transcript.objects.owned_by(request.user).exclude(language_code="")
+        .order_by("language_code").values_list("language_code", flat=True).distinct(),
+    }
+    if filters.q:
+        context["hits"] = search.search(request.user, filters)
+    else:
+        context["transcripts"] = search.filtered(request.user, filters)[:500]
+    return render(request, "transcripts/library.html", context)
 
 
 def upload_page(request: HttpRequest) -> HttpResponse:
@@ -70,15 +72,6 @@ def upload(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": str(error)}, status=400)
     row = Transcript.objects.filter(pk=transcript.pk).values(*SNAPSHOT_FIELDS).get()
     return JsonResponse(snapshot(row), status=201)
-
-
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    transcript = owned_transcript(request, pk)
-    result = getattr(transcript, "result", None) if transcript.status == Status.DONE else None
-    return render(request, "transcripts/detail.html", {
-        "transcript": transcript,
-        "turns": canonical.turns(result.data) if result else [],
-    })
 
 
 def job_status(request: HttpRequest, pk: int) -> JsonResponse:

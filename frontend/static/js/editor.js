@@ -1,0 +1,126 @@
+// Editing on the transcript page. Double-click a word to correct it; click a
+// turn's speaker to give the turn to another speaker; the Speakers panel
+// renames a speaker everywhere. Each edit is one POST (with the CSRF token);
+// the server answers with the re-rendered transcript, which replaces the old
+// one, and the player and find bar re-index.
+
+const article = document.getElementById("transcript");
+const urls = JSON.parse(document.getElementById("edit-urls")?.textContent || "{}");
+const dialog = document.getElementById("turn-dialog");
+const NEW_SPEAKER = "__new__";
+let speakers = JSON.parse(document.getElementById("speakers-data")?.textContent || "[]");
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : document.querySelector("[name=csrfmiddlewaretoken]")?.value || "";
+}
+
+async function post(url, fields) {
+  const body = fields instanceof FormData ? fields : new URLSearchParams(fields);
+  const response = await fetch(url, {
+    method: "POST",
+    body,
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    credentials: "same-origin",
+  });
+  const answer = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
+  if (!response.ok || answer.error) {
+    window.alert(answer.error || "That edit could not be saved.");
+    return false;
+  }
+  apply(answer);
+  return true;
+}
+
+function apply(answer) {
+  const scroll = window.scrollY;
+  article.innerHTML = answer.html;
+  window.scrollTo(0, scroll);
+  speakers = answer.speakers;
+  drawSpeakers();
+  document.dispatchEvent(new CustomEvent("transcript:changed"));
+}
+
+function drawSpeakers() {
+  const panel = document.getElementById("speakers");
+  const template = panel?.querySelector("form[data-edit]");
+  if (!template) return;
+  const forms = speakers.map((speaker) => {
+    const form = template.cloneNode(true);
+    form.querySelector("[name=speaker_id]").value = speaker.id;
+    const name = form.querySelector("[name=name]");
+    name.value = speaker.name;
+    name.setAttribute("aria-label", `Name for ${speaker.id}`);
+    return form;
+  });
+  panel.replaceChildren(...forms);
+}
+
+// --- correcting words --------------------------------------------------------
+
+function startCorrection(span) {
+  const player = document.getElementById("player");
+  if (player) player.pause();
+  const input = document.createElement("input");
+  input.className = "word-edit";
+  input.value = span.textContent;
+  input.size = Math.max(4, span.textContent.length + 2);
+  input.setAttribute("aria-label", "Correct this word");
+  span.hidden = true;
+  span.after(input);
+  input.focus();
+  input.select();
+  let done = false;
+  const finish = async (save) => {
+    if (done) return;
+    done = true;
+    if (save && input.value !== span.textContent) {
+      const index = span.dataset.i;
+      if (await post(urls.words, { first: index, last: index, text: input.value })) return;
+    }
+    input.remove();
+    span.hidden = false;
+  };
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") finish(true);
+    else if (event.key === "Escape") finish(false);
+  });
+  input.addEventListener("blur", () => finish(true));
+}
+
+// --- reassigning turns --------------------------------------------------------
+
+function chooseSpeaker(turn) {
+  const select = document.getElementById("turn-speaker");
+  const options = speakers.map((speaker) => new Option(speaker.name, speaker.id));
+  options.push(new Option("New speaker", NEW_SPEAKER));
+  select.replaceChildren(...options);
+  select.value = turn.dataset.speaker;
+  dialog.returnValue = "";
+  dialog.onclose = () => {
+    if (dialog.returnValue !== "ok" || select.value === turn.dataset.speaker) return;
+    post(urls.turn, { first: turn.dataset.first, last: turn.dataset.last, speaker_id: select.value });
+  };
+  dialog.showModal();
+}
+
+if (article && article.hasAttribute("data-editable")) {
+  article.addEventListener("dblclick", (event) => {
+    const span = event.target.closest("[data-i]");
+    if (span) {
+      event.preventDefault();
+      startCorrection(span);
+    }
+  });
+  article.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-role=reassign]");
+    if (button) chooseSpeaker(button.closest(".turn"));
+  });
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-edit]");
+    if (!form) return;
+    event.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+    post(form.action, new FormData(form));
+  });
+}

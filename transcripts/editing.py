@@ -1,0 +1,194 @@
+"""Edit operations on a canonical transcript (pure functions: data in, new data out).
+
+Words are addressed by their index in `data["words"]` (the page renders that
+index on every word). Speaker names are a display map, `data["speaker_names"]`
+(`{"speaker_1": "Dana"}`), so renaming is one change that shows everywhere
+while the ids the engine gave stay stable for reassigning turns and undo.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from transcripts import canonical
+
+MAX_SPEAKER_NAME = 80
+MAX_CORRECTION_CHARS = 2000
+
+
+class EditError(ValueError):
+    """str(self) is a message for the person editing."""
+
+
+def speaker_names(data: dict) -> dict[str, str]:
+    return dict(data.get("speaker_names") or {})
+
+
+def speaker_label(data: dict, speaker_id: str | None) -> str:
+    if speaker_id is None:
+        return "Speaker"
+    return (data.get("speaker_names") or {}).get(speaker_id) or speaker_id
+
+
+def speaker_ids(data: dict) -> list[str]:
+    """Speakers in order of first appearance."""
+    seen: dict[str, None] = {}
+    for word in data.get("words", []):
+        speaker = word.get("speaker_id")
+        if speaker is not None and word["type"] != "spacing":
+            seen.setdefault(speaker, None)
+    return list(seen)
+
+
+def refresh_text(data: dict) -> dict:
+    data["text"] = canonical.join_text(data.get("words", []))
+    return data
+
+
+def rename_speaker(data: dict, speaker_id: str, name: str) -> dict:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= MAX_SPEAKER_NAME:
+        raise EditError(f"A speaker name needs 1 to {MAX_SPEAKER_NAME} characters.")
+    if speaker_id not in speaker_ids(data):
+        raise EditError("There is no such speaker in this transcript.")
+    edited = dict(data)
+    names = speaker_names(data)
+    names[speaker_id] = name
+    edited["speaker_names"] = names
+    return edited
+
+
+def new_speaker_id(data: dict) -> str:
+    taken = set(speaker_ids(data)) | set(speaker_names(data))
+    number = len(taken)
+    while f"speaker_{number}" in taken:
+        number += 1
+    return f"speaker_{number}"
+
+
+def reassign(data: dict, first: int, last: int, speaker_id: str | None) -> dict:
+    """Give words first..last (a turn, or part of one) to another speaker;
+    `speaker_id=None` makes a new speaker."""
+    words = _checked_range(data, first, last)
+    if speaker_id is None:
+        speaker_id = new_speaker_id(data)
+    elif speaker_id not in speaker_ids(data) and speaker_id not in speaker_names(data):
+        raise EditError("There is no such speaker in this transcript.")
+    edited = dict(data)
+    edited["words"] = words[:first] + [{**word, "speaker_id": speaker_id} for word in words[first:last + 1]] \
+        + words[last + 1:]
+    return edited
+
+
+def correct_words(data: dict, first: int, last: int, text: str) -> dict:
+    """Replace the text of words first..last.
+
+    With as many new words as old ones each word keeps its own timing; a
+    different count shares the old span among the new words by length. Words
+    outside the range are never touched, so their timings survive."""
+    words = _checked_range(data, first, last)
+    if len(text) > MAX_CORRECTION_CHARS:
+        raise EditError("That correction is too long.")
+    old = words[first:last + 1]
+    old_tokens = [word for word in old if word["type"] != "spacing"]
+    if not old_tokens:
+        raise EditError("Choose a word to correct.")
+    new_texts = text.split()
+    if not new_texts:
+        replacement, first, last = [], *_with_one_spacing(words, first, last)
+    elif len(new_texts) == len(old_tokens):
+        texts = iter(new_texts)
+        replacement = [word if word["type"] == "spacing" else _retext(word, next(texts)) for word in old]
+    else:
+        replacement = _spread(new_texts, old_tokens[0], old_tokens[-1]["end"])
+    edited = dict(data)
+    edited["words"] = words[:first] + replacement + words[last + 1:]
+    return refresh_text(edited)
+
+
+def revert(original: dict) -> dict:
+    return refresh_text(copy.deepcopy(original))
+
+
+def _checked_range(data: dict, first: int, last: int) -> list[dict]:
+    words = data.get("words", [])
+    if not (0 <= first <= last < len(words)):
+        raise EditError("Those words are not in this transcript (reload the page).")
+    return words
+
+
+def _retext(word: dict, text: str) -> dict:
+    if word["text"] == text:
+        return word
+    changed = {key: value for key, value in word.items() if key != "characters"}
+    changed["text"] = text
+    changed["type"] = "audio_event" if canonical.AUDIO_EVENT.match(text) else "word"
+    return changed
+
+
+def _spread(texts: list[str], template: dict, end: float | None) -> list[dict]:
+    start = template.get("start") or 0.0
+    end = end if end is not None else start
+    total = sum(len(text) for text in texts)
+    extra = {key: template[key] for key in ("speaker_id", "channel_index") if key in template}
+    tokens, cursor = [], start
+    for text in texts:
+        length = (end - start) * len(text) / total
+        tokens.append({
+            "text": text, "start": round(cursor, 3), "end": round(cursor + length, 3),
+            "type": "audio_event" if canonical.AUDIO_EVENT.match(text) else "word", "logprob": 0.0, **extra,
+        })
+        cursor += length
+    tokens[-1]["end"] = end
+    return canonical.with_spacing(tokens)
+
+
+def _with_one_spacing(words: list[dict], first: int, last: int) -> tuple[int, int]:
+    """Deleting words also deletes one neighbouring space, so no double space is left."""
+    if last + 1 < len(words) and words[last + 1]["type"] == "spacing":
+        return first, last + 1
+    if first > 0 and words[first - 1]["type"] == "spacing":
+        return first - 1, last
+    return first, last
+
+
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
+
+
+def normalise_words(text: str) -> list[str]:
+    """Lower-cased word tokens without punctuation (for matching)."""
+    return [token.lower() for token in _TOKEN.findall(text)]
+
+
+def apply(transcript_id: int, operation) -> dict:
+    """Run `operation(data) -> data` on a transcript's result and save it,
+    with the page's rendered body. Returns the saved page cache.
+
+    The row is locked for the read-modify-write, so two edits in quick
+    succession (two tabs, a double click) both land. `original` is never
+    written."""
+    return _save(transcript_id, "data", operation)
+
+
+def revert_saved(transcript_id: int) -> dict:
+    return _save(transcript_id, "original", revert)
+
+
+def _save(transcript_id: int, source: str, operation) -> dict:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from transcripts import rendering
+    from transcripts.models import TranscriptResult
+
+    with transaction.atomic():
+        result = TranscriptResult.objects.select_for_update().only("id", source).get(transcript_id=transcript_id)
+        data = refresh_text(operation(getattr(result, source)))
+        now = timezone.now()
+        cache = rendering.page_cache(data, now)
+        # The export copy is rebuilt by the next export (most edits are followed by more edits).
+        TranscriptResult.objects.filter(pk=result.pk).update(
+            data=data, text=data["text"], updated=now, page_cache=cache, export_cache="",
+        )
+    return cache
