@@ -1,0 +1,206 @@
+// The Live page: microphone -> AudioWorklet (16 kHz PCM16) -> binary frames
+// on /ws/live/; partial captions replace each other, committed ones append.
+// A dropped connection reconnects with backoff (a new session; the earlier
+// part is already saved). Errors from the server arrive as {type: "error"}.
+
+const root = document.getElementById("live");
+const $ = (id) => document.getElementById(id);
+const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+
+const state = {
+  stream: null, context: null, node: null, socket: null, session: null,
+  wanted: false, fatal: false, startedAt: 0, timer: null, retries: 0, ready: false,
+};
+
+function setState(name, text) {
+  const el = $("live-state");
+  el.dataset.state = name;
+  el.textContent = text;
+}
+
+function say(text, kind = "error") {
+  const el = $("live-message");
+  el.hidden = !text;
+  el.textContent = text || "";
+  el.dataset.kind = kind;
+}
+
+function micError(error) {
+  if (error && (error.name === "NotAllowedError" || error.name === "SecurityError")) {
+    return "Microphone access was denied. Allow the microphone for this site in the browser's address bar, then press Start again.";
+  }
+  if (error && (error.name === "NotFoundError" || error.name === "OverconstrainedError")) {
+    return "No microphone was found. Connect one and press Start again.";
+  }
+  return `The microphone could not be opened (${error && error.name ? error.name : "unknown error"}).`;
+}
+
+async function openMicrophone() {
+  state.stream = await navigator.mediaDevices.getUserMedia({
+    audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+  });
+  const track = state.stream.getAudioTracks()[0];
+  const rate = track.getSettings().sampleRate;
+  state.context = rate ? new AudioContext({ sampleRate: rate }) : new AudioContext();
+  await state.context.audioWorklet.addModule(root.dataset.worklet);
+  const source = state.context.createMediaStreamSource(state.stream);
+  state.node = new AudioWorkletNode(state.context, "pcm-16k");
+  state.node.port.onmessage = ({ data }) => onAudio(data);
+  const mute = state.context.createGain();
+  mute.gain.value = 0; // keep the graph pulling without playing the microphone back
+  source.connect(state.node).connect(mute).connect(state.context.destination);
+}
+
+function onAudio({ pcm, level }) {
+  $("live-level-bar").style.width = `${Math.min(100, Math.round(level * 100))}%`;
+  const socket = state.socket;
+  if (socket && socket.readyState === WebSocket.OPEN && state.ready) socket.send(pcm);
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const params = new URLSearchParams({ engine: $("live-engine").value, language: $("live-language").value.trim() });
+  const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}?${params}`);
+  socket.binaryType = "arraybuffer";
+  state.socket = socket;
+  state.ready = false;
+  setState("connecting", "Connecting…");
+  socket.onmessage = (event) => onMessage(JSON.parse(event.data));
+  socket.onclose = () => onClose(socket);
+}
+
+function onMessage(message) {
+  switch (message.type) {
+    case "ready":
+      state.ready = true;
+      state.retries = 0;
+      state.session = message.session;
+      setState("live", "Live");
+      $("live-share").hidden = false;
+      if ($("live-message").dataset.kind === "warning") say("");
+      break;
+    case "partial":
+      $("live-partial").textContent = message.text;
+      break;
+    case "committed": {
+      const span = document.createElement("span");
+      span.className = "live-final";
+      span.textContent = `${message.text} `;
+      $("live-committed").append(span);
+      $("live-partial").textContent = "";
+      break;
+    }
+    case "status":
+      setState(message.state === "connected" ? "live" : "reconnecting", message.state === "connected" ? "Live" : "Reconnecting…");
+      say(message.message, "warning");
+      break;
+    case "error":
+      if (message.fatal) state.fatal = true;
+      say(message.message, message.fatal ? "error" : "warning");
+      break;
+    case "ended":
+      showSaved(message.url);
+      break;
+  }
+}
+
+function showSaved(url) {
+  const saved = $("live-saved");
+  saved.hidden = false;
+  saved.replaceChildren("Saved to your library: ");
+  const link = document.createElement("a");
+  link.href = url;
+  link.textContent = "open the transcript";
+  saved.append(link);
+}
+
+function onClose(socket) {
+  if (socket !== state.socket) return;
+  state.ready = false;
+  $("live-partial").textContent = "";
+  if (!state.wanted || state.fatal) {
+    finishCapture();
+    return;
+  }
+  const delay = Math.min(1000 * 2 ** state.retries, 15000);
+  state.retries += 1;
+  setState("reconnecting", "Connection lost");
+  say(`Connection lost. Reconnecting in ${Math.round(delay / 1000)} s… (what was said so far is saved)`, "warning");
+  setTimeout(() => { if (state.wanted && !state.fatal) connect(); }, delay);
+}
+
+function finishCapture() {
+  state.wanted = false;
+  clearInterval(state.timer);
+  if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
+  if (state.context) state.context.close();
+  state.stream = state.context = state.node = null;
+  $("live-level-bar").style.width = "0%";
+  $("live-start").disabled = false;
+  $("live-stop").disabled = true;
+  $("live-engine").disabled = $("live-language").disabled = false;
+  if ($("live-state").dataset.state !== "idle") setState("stopped", "Stopped");
+}
+
+function tick() {
+  const seconds = Math.floor((Date.now() - state.startedAt) / 1000);
+  $("live-elapsed").textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+async function start() {
+  say("");
+  $("live-saved").hidden = true;
+  $("live-share-out").textContent = "";
+  state.fatal = false;
+  $("live-start").disabled = true;
+  try {
+    await openMicrophone();
+  } catch (error) {
+    say(micError(error));
+    $("live-start").disabled = false;
+    return;
+  }
+  state.wanted = true;
+  state.startedAt = Date.now();
+  state.timer = setInterval(tick, 500);
+  $("live-stop").disabled = false;
+  $("live-engine").disabled = $("live-language").disabled = true;
+  $("live-committed").replaceChildren();
+  connect();
+}
+
+function stop() {
+  state.wanted = false;
+  $("live-stop").disabled = true;
+  setState("stopping", "Saving…");
+  const socket = state.socket;
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "stop" }));
+  else finishCapture();
+  // Stop capturing at once; the server finishes the last segment and saves.
+  if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
+}
+
+async function share() {
+  if (!state.session) return;
+  const response = await fetch(root.dataset.linksUrl.replace("SESSION", state.session), {
+    method: "POST", headers: { "X-CSRFToken": csrf }, body: new URLSearchParams(),
+  });
+  if (!response.ok) {
+    $("live-share-out").textContent = "The live link could not be created.";
+    return;
+  }
+  const link = await response.json();
+  const out = $("live-share-out");
+  out.replaceChildren();
+  const input = Object.assign(document.createElement("input"), { value: link.url, readOnly: true, size: 50, id: "live-share-url" });
+  const revoke = Object.assign(document.createElement("button"), { type: "button", className: "small", textContent: "Revoke" });
+  revoke.onclick = async () => {
+    await fetch(link.revoke, { method: "POST", headers: { "X-CSRFToken": csrf } });
+    out.textContent = "Link revoked.";
+  };
+  out.append(input, " ", revoke);
+}
+
+$("live-start").addEventListener("click", start);
+$("live-stop").addEventListener("click", stop);
+$("live-share-create").addEventListener("click", share);

@@ -1,0 +1,334 @@
+"""The live captions consumer: browser microphone PCM in, captions out.
+
+The consumer owns its upstream (Scribe realtime or the local engine) in its
+own tasks; audio never goes through the channel layer. Only captions are
+sent to the viewers' group. Audio from the browser lands in a bounded
+buffer (LIVE_MAX_BUFFER_SECONDS) drained by a sender task, because Daphne
+queues inbound frames without bound: when the upstream is slow the socket
+is closed with 1013 instead of growing. Every frame is also appended to the
+session's WAV, and every committed segment is saved as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections import deque
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.urls import reverse
+
+from realtime import services
+from realtime.models import LiveSession
+from realtime.recording import BYTES_PER_SECOND, RecordingWriter
+from realtime.upstreams import Committed, Failure, Partial, Status, UpstreamError, make_upstream
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_REFUSED = 4429
+CLOSE_TRY_AGAIN = 1013
+CLOSE_TOO_BIG = 1009
+CLOSE_UNSUPPORTED = 1003
+HEARTBEAT_SECONDS = 5.0
+LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def live_options(scope) -> tuple[str, str]:
+    query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
+    engine = (query.get("engine") or [""])[0]
+    if engine not in ("local", "scribe"):
+        engine = "scribe" if settings.ELEVENLABS_API_KEY else "local"
+    language = (query.get("language") or [""])[0].lower()
+    return engine, language if LANGUAGE.match(language) else ""
+
+
+def heartbeat(session_id: int, audio_bytes: int) -> bool:
+    """The watchdog's database work in one thread hop: record the heartbeat
+    and say whether anyone holds a viewer link."""
+    services.heartbeat(session_id, audio_bytes)
+    return services.has_viewer_links(session_id)
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    session: LiveSession | None = None
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels runs close_old_connections() through sync_to_async before
+        # every message. That is one hop to the single shared sync thread per
+        # audio frame: with many sessions the frames queue behind each other
+        # (and behind every DB call) in that one thread, and Daphne's inbound
+        # queue grows without bound. Audio frames touch no database (our DB
+        # work goes through database_sync_to_async, which closes stale
+        # connections itself), so they skip it; other messages keep it.
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+            return
+        await super().dispatch(message)
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)  # before accept: the handshake is refused
+            return
+        self.engine, self.language = live_options(self.scope)
+        self.buffer: deque[bytes] = deque()
+        self.buffered = 0
+        self.wake = asyncio.Event()
+        self.tasks: list[asyncio.Task] = []
+        self.segment_index = 0
+        self.ended = False
+        self.stopping: asyncio.Task | None = None
+        self.last_audio = time.monotonic()
+        self.viewers = False
+        self.upstream = None
+        await self.accept()
+        if self.engine == "scribe" and not settings.ELEVENLABS_API_KEY:
+            await self.refuse("not_configured", "Scribe is not configured on this server; choose the local engine.")
+            return
+        try:
+            self.session = await database_sync_to_async(services.start_session)(
+                user, engine=self.engine, language=self.language
+            )
+        except services.LiveRefused as error:
+            await self.refuse(error.code, str(error))
+            return
+        self.recording = RecordingWriter(self.session.recording_name)
+        self.upstream = make_upstream(self.engine, language=self.language, emit=self.on_event)
+        try:
+            await self.upstream.start()
+        except UpstreamError as error:
+            self.recording.close()
+            await database_sync_to_async(services.discard_session)(self.session.pk)
+            self.session, self.ended = None, True
+            await self.refuse(error.code, str(error))
+            return
+        self.viewers = await database_sync_to_async(services.has_viewer_links)(self.session.pk)
+        self.tasks = [asyncio.create_task(self.pump()), asyncio.create_task(self.watchdog())]
+        await self.send_json(
+            {"type": "ready", "session": str(self.session.uuid), "engine": self.engine, "language": self.language}
+        )
+
+    async def refuse(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
+        await self.close(code=CLOSE_REFUSED)
+
+    # --- from the browser ------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.session is None or self.ended or self.stopping:
+            return
+        if bytes_data is not None:
+            await self.receive_audio(bytes_data)
+            return
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            message = None
+        if not isinstance(message, dict) or message.get("type") not in ("stop",):
+            await self.reject(
+                "malformed_frame", "The page sent a message the server does not understand.", CLOSE_UNSUPPORTED
+            )
+            return
+        self.stopping = asyncio.create_task(self.stop())
+
+    async def receive_audio(self, pcm: bytes) -> None:
+        if len(pcm) > settings.LIVE_MAX_FRAME_BYTES:
+            await self.reject("frame_too_large", "An audio frame was larger than the server accepts.", CLOSE_TOO_BIG)
+            return
+        if len(pcm) % 2:
+            await self.reject("malformed_frame", "An audio frame was not 16-bit PCM.", CLOSE_UNSUPPORTED)
+            return
+        self.last_audio = time.monotonic()
+        if self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
+            await self.reject(
+                "buffer_full",
+                "The speech service is not keeping up, so the session was stopped and saved. Try again in a moment.",
+                CLOSE_TRY_AGAIN,
+            )
+            return
+        # Accepted: from here the frame goes to both the WAV and the upstream.
+        self.recording.write(pcm)
+        self.buffer.append(pcm)
+        self.buffered += len(pcm)
+        self.wake.set()
+
+    async def reject(self, code: str, message: str, close_code: int) -> None:
+        log.info("Live session %s closed: %s", self.session.pk if self.session else "-", code)
+        await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
+        self.stopping = asyncio.current_task()
+        for task in self.tasks:
+            task.cancel()
+        if self.upstream is not None:
+            await self.upstream.close()
+        await self.end(message)
+        await self.close(code=close_code)
+
+    # --- to the upstream -------------------------------------------------------------
+
+    async def pump(self) -> None:
+        """Drain the buffer into the upstream, in order."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.buffer:
+                pcm = self.buffer[0]
+                await self.upstream.send(pcm)
+                self.buffer.popleft()
+                self.buffered -= len(pcm)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.buffer and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    async def watchdog(self) -> None:
+        """Heartbeat for recovery, the idle timeout and the session length cap."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS if settings.LIVE_IDLE_TIMEOUT > HEARTBEAT_SECONDS else 0.5)
+            self.recording.flush()
+            self.viewers = await database_sync_to_async(heartbeat)(self.session.pk, self.recording.bytes)
+            if time.monotonic() - self.last_audio > settings.LIVE_IDLE_TIMEOUT:
+                await self.finish_with("idle", "No audio arrived for a while, so the session was stopped and saved.")
+                return
+            if self.recording.bytes >= settings.LIVE_MAX_SESSION_SECONDS * BYTES_PER_SECOND:
+                await self.finish_with("session_limit", "This live session reached the maximum length. It was saved.")
+                return
+
+    async def finish_with(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
+        if not self.stopping:
+            self.stopping = asyncio.create_task(self.stop())
+
+    # --- from the upstream -----------------------------------------------------------
+
+    async def on_event(self, event) -> None:
+        if isinstance(event, Partial):
+            await self.caption({"type": "partial", "text": event.text})
+        elif isinstance(event, Committed):
+            await self.committed(event)
+        elif isinstance(event, Status):
+            await self.send_json({"type": "status", "state": event.state, "message": event.message})
+        elif isinstance(event, Failure):
+            await self.send_json({"type": "error", "code": event.code, "message": event.message, "fatal": event.fatal})
+            if event.fatal and not self.stopping:
+                self.stopping = asyncio.create_task(self.stop(event.message, commit=False))
+
+    async def committed(self, event: Committed) -> None:
+        if not event.text.strip() and not event.words:
+            return
+        index = self.segment_index
+        self.segment_index += 1
+        await database_sync_to_async(services.append_segment)(
+            self.session.pk, index, event.text.strip(), event.words, event.start, event.end
+        )
+        await self.caption(
+            {"type": "committed", "index": index, "text": event.text.strip(), "start": event.start, "end": event.end}
+        )
+
+    async def caption(self, message: dict) -> None:
+        await self.send_json(message)
+        if self.viewers:
+            await self.channel_layer.group_send(
+                services.viewer_group(self.session.uuid), {"type": "live.caption", "caption": message}
+            )
+
+    # --- ending ------------------------------------------------------------------------
+
+    async def stop(self, error: str = "", *, commit: bool = True) -> None:
+        """The user pressed stop (or the upstream ended the session): send the
+        last audio, let the upstream commit it, save, and tell the page."""
+        await self.drain()
+        if self.upstream is not None:
+            await (self.upstream.finish() if commit else self.upstream.close())
+        transcript = await self.end(error)
+        if transcript is not None:
+            await self.send_json(
+                {
+                    "type": "ended",
+                    "transcript": transcript.pk,
+                    "url": reverse("transcripts:detail", args=[transcript.pk]),
+                }
+            )
+        await self.close(code=1000)
+
+    async def end(self, error: str = ""):
+        """Save the session once, whichever way it ends."""
+        if self.ended or self.session is None:
+            return None
+        self.ended = True
+        for task in self.tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        self.recording.close()
+        transcript = await database_sync_to_async(services.end_session)(self.session.pk, error=error)
+        await self.channel_layer.group_send(
+            services.viewer_group(self.session.uuid), {"type": "live.caption", "caption": {"type": "ended"}}
+        )
+        return transcript
+
+    async def disconnect(self, code: int) -> None:
+        if self.session is None or self.ended:
+            return
+        if self.stopping:
+            await asyncio.shield(self.stopping)
+            return
+        # The browser went away without stopping: send the audio already
+        # accepted, keep what was committed and let the upstream commit what
+        # it has, then save. Bounded so that drain + finish stay inside
+        # Daphne's application close timeout (10 s), after which it cancels us.
+        if self.upstream is not None:
+            await self.drain(timeout=3.0)
+            try:
+                await asyncio.wait_for(self.upstream.finish(), 6)
+            except TimeoutError:
+                await self.upstream.close()
+        await self.end()
+
+    async def send_json(self, message: dict) -> None:
+        try:
+            await self.send(text_data=json.dumps(message))
+        except Exception as error:  # the browser is gone; the session is still saved
+            log.debug("Live message not delivered: %s", type(error).__name__)
+
+
+class LiveViewerConsumer(AsyncWebsocketConsumer):
+    """Someone with the live link: captions as they happen, no login needed."""
+
+    async def connect(self) -> None:
+        token = self.scope["url_route"]["kwargs"]["token"]
+        self.session = await database_sync_to_async(services.session_for_token)(token)
+        if self.session is None:
+            await self.close(code=4404)
+            return
+        self.group = services.viewer_group(self.session.uuid)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        backlog = await database_sync_to_async(self.backlog)()
+        await self.send(text_data=json.dumps(backlog))
+
+    def backlog(self) -> dict:
+        self.session.refresh_from_db()
+        return {
+            "type": "backlog",
+            "segments": list(self.session.segments.values_list("text", flat=True)),
+            "ended": not self.session.is_active,
+        }
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        pass  # viewers only listen
+
+    async def live_caption(self, event: dict) -> None:
+        await self.send(text_data=json.dumps(event["caption"]))
+        if event["caption"].get("type") == "ended":
+            await self.close()

@@ -1,0 +1,96 @@
+"""Live caption sessions.
+
+A `LiveSession` is one microphone stream. Each committed segment is a row
+written as it arrives, and the raw audio goes to a WAV file in storage as it
+streams, so a dropped browser or a restarted server leaves everything
+committed so far. Ending a session (cleanly, or by recovery) turns it into a
+`Transcript` with its `Media`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class LiveStatus(models.TextChoices):
+    ACTIVE = "active", "Live"
+    ENDED = "ended", "Ended"
+
+
+class LiveSession(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_sessions")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=255)
+    engine = models.CharField(max_length=20)
+    language = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=10, choices=LiveStatus.choices, default=LiveStatus.ACTIVE, db_index=True)
+    # Storage name of the WAV written as audio streams in.
+    recording_name = models.CharField(max_length=300, blank=True)
+    audio_bytes = models.BigIntegerField(default=0)
+    # Seen by the consumer recently; a stale active session is recovered.
+    heartbeat = models.DateTimeField(default=timezone.now)
+    started = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    transcript = models.OneToOneField(
+        "transcripts.Transcript", null=True, blank=True, on_delete=models.SET_NULL, related_name="live_session"
+    )
+
+    class Meta:
+        ordering = ["-started", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == LiveStatus.ACTIVE
+
+    @property
+    def duration(self) -> float:
+        return self.audio_bytes / (2 * 16000)
+
+
+class LiveSegment(models.Model):
+    """One committed piece of text, saved the moment the upstream commits it."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="segments")
+    index = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    words = models.JSONField(null=True, blank=True)  # canonical word tokens, session-relative times
+    start = models.FloatField(default=0)
+    end = models.FloatField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [models.UniqueConstraint(fields=["session", "index"], name="live_segment_unique_index")]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class LiveLinkQuerySet(models.QuerySet):
+    def usable(self) -> LiveLinkQuerySet:
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class LiveLink(models.Model):
+    """A viewer link for a live session; only the token's hash is stored."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveLinkQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Live link {self.pk} for {self.session_id}"

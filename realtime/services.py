@@ -1,0 +1,252 @@
+"""Live session workflows: start, save each committed segment, end (into a
+transcript with its recording), recover sessions a crash left open, live
+viewer links, and re-transcribing a live recording in batch."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from realtime import recording
+from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
+from transcripts import canonical, tokens
+from transcripts.engines import TranscriptionOptions
+from transcripts.models import Engine, Media, Status, Transcript, TranscriptResult
+
+log = logging.getLogger(__name__)
+
+
+class LiveRefused(Exception):
+    """str(self) is the message for the page; `code` names the reason."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# --- starting -----------------------------------------------------------------
+
+
+def start_session(user, *, engine: str, language: str = "") -> LiveSession:
+    """Open a session, refusing past the per-user cap. The user's row is
+    locked so two sockets opened at once cannot both squeeze under it."""
+    recover_stale_sessions(owner=user)
+    User = get_user_model()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        active = LiveSession.objects.filter(owner=user, status=LiveStatus.ACTIVE).count()
+        if active >= settings.LIVE_MAX_SESSIONS_PER_USER:
+            raise LiveRefused(
+                "session_limit",
+                f"You already have {active} live sessions open; the limit is "
+                f"{settings.LIVE_MAX_SESSIONS_PER_USER}. Stop one to start another.",
+            )
+        session = LiveSession(owner=user, engine=engine, language=language[:16])
+        session.title = f"Live session {timezone.localtime():%Y-%m-%d %H:%M}"
+        session.recording_name = recording.storage_name(user.pk, session.uuid)
+        session.save()
+    return session
+
+
+def heartbeat(session_id: int, audio_bytes: int) -> None:
+    LiveSession.objects.filter(pk=session_id, status=LiveStatus.ACTIVE).update(
+        heartbeat=timezone.now(), audio_bytes=audio_bytes
+    )
+
+
+def append_segment(session_id: int, index: int, text: str, words: list[dict] | None, start: float, end: float) -> bool:
+    """Save one committed segment; a repeat of the same index is a no-op."""
+    try:
+        with transaction.atomic():
+            LiveSegment.objects.create(session_id=session_id, index=index, text=text, words=words, start=start, end=end)
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- ending -------------------------------------------------------------------
+
+
+def end_session(session_id: int, *, error: str = "") -> Transcript | None:
+    """Turn the session into a finished transcript with its WAV recording.
+    Idempotent: a second call (the browser's stop racing its disconnect,
+    recovery racing a slow consumer) returns the transcript already made."""
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None:
+            return None
+        if session.status == LiveStatus.ENDED:
+            return session.transcript
+        data_bytes, size, name = recording.finalize(session.recording_name)
+        duration = data_bytes / recording.BYTES_PER_SECOND
+        media = Media.objects.create(
+            owner_id=session.owner_id,
+            file=name,
+            original_name=f"{session.title}.wav",
+            extension=".wav",
+            size=size,
+            format_name="wav",
+            mime_type="audio/wav",
+            has_video=False,
+            duration=duration,
+            channels=1,
+            sample_rate=recording.SAMPLE_RATE,
+        )
+        words = session_transcript(session)
+        now = timezone.now()
+        transcript = Transcript.objects.create(
+            owner_id=session.owner_id,
+            media=media,
+            title=session.title,
+            engine=session.engine,
+            options={**TranscriptionOptions(language=session.language or None).to_dict(), "live": True},
+            status=Status.DONE,
+            progress=100,
+            language_code=(words.get("language_code") or "")[:16],
+            duration=duration,
+            started_at=session.started,
+            finished_at=now,
+        )
+        TranscriptResult.objects.create(transcript=transcript, data=words, original=words, raw=None, text=words["text"])
+        session.status, session.ended_at, session.transcript = LiveStatus.ENDED, now, transcript
+        session.audio_bytes, session.error = data_bytes, error[:1000]
+        session.save(update_fields=["status", "ended_at", "transcript", "audio_bytes", "error"])
+    return transcript
+
+
+def session_transcript(session: LiveSession) -> dict:
+    """The committed segments as one canonical transcript. Segments that came
+    without word timings get words spread evenly over the segment."""
+    tokens_: list[dict] = []
+    language = session.language or ""
+    for segment in session.segments.all():
+        words = [w for w in (segment.words or []) if w.get("type") != "spacing"]
+        if words:
+            tokens_.extend(_normalised(word) for word in words)
+        else:
+            tokens_.extend(_spread(segment))
+    return canonical.build(canonical.with_spacing(tokens_), language_code=language or "en")
+
+
+def _normalised(word: dict) -> dict:
+    token = {
+        "text": word.get("text", ""),
+        "start": float(word.get("start") or 0),
+        "end": float(word.get("end") or 0),
+        "type": word.get("type") or "word",
+        "speaker_id": word.get("speaker_id") or "speaker_0",
+        "logprob": float(word.get("logprob") or 0.0),
+    }
+    return token
+
+
+def _spread(segment: LiveSegment) -> list[dict]:
+    parts = segment.text.split()
+    if not parts:
+        return []
+    step = max(segment.end - segment.start, 0.0) / len(parts)
+    return [
+        {
+            "text": part,
+            "start": round(segment.start + i * step, 3),
+            "end": round(segment.start + (i + 1) * step, 3),
+            "type": "word",
+            "speaker_id": "speaker_0",
+            "logprob": 0.0,
+        }
+        for i, part in enumerate(parts)
+    ]
+
+
+def recover_stale_sessions(owner=None) -> int:
+    """End sessions whose consumer vanished (a server restart, a killed
+    process): everything committed and recorded so far becomes a transcript."""
+    stale = timezone.now() - timedelta(seconds=settings.LIVE_STALE_SECONDS)
+    rows = LiveSession.objects.filter(status=LiveStatus.ACTIVE, heartbeat__lt=stale)
+    if owner is not None:
+        rows = rows.filter(owner=owner)
+    count = 0
+    for session_id in rows.values_list("pk", flat=True):
+        try:
+            end_session(session_id, error="The live session ended unexpectedly; everything up to then was saved.")
+            count += 1
+        except Exception:
+            log.exception("Could not recover live session %s", session_id)
+    return count
+
+
+# --- live viewer links ---------------------------------------------------------
+
+
+@dataclass
+class NewLink:
+    link: LiveLink
+    token: str  # shown to the owner once
+
+
+def create_link(session: LiveSession, *, expires_in: timedelta | None = None) -> NewLink:
+    token, digest = tokens.new_token()
+    expires = timezone.now() + expires_in if expires_in else None
+    return NewLink(LiveLink.objects.create(session=session, token_hash=digest, expires_at=expires), token)
+
+
+def revoke_link(link: LiveLink) -> None:
+    LiveLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def session_for_token(token: str) -> LiveSession | None:
+    """The session a viewer token opens, or None when unknown, revoked or expired."""
+    if not token or len(token) > 100:
+        return None
+    link = LiveLink.objects.usable().select_related("session").filter(token_hash=tokens.hash_token(token)).first()
+    return link.session if link else None
+
+
+# --- batch re-transcription ------------------------------------------------------
+
+
+def retranscribe_in_batch(transcript: Transcript, *, engine: str | None = None) -> Transcript:
+    """A new batch job on the same recording; the live transcript is kept."""
+    from transcripts.services import enqueue
+
+    if transcript.media is None:
+        raise LiveRefused("no_media", "The recording for this transcript was deleted.")
+    engine = engine or settings.DEFAULT_ENGINE
+    if engine not in Engine.values:
+        engine = Engine.LOCAL
+    language = (transcript.options or {}).get("language")
+    with transaction.atomic():
+        batch = Transcript.objects.create(
+            owner=transcript.owner,
+            media=transcript.media,
+            title=f"{transcript.title} (batch)",
+            engine=engine,
+            options=TranscriptionOptions(language=language).to_dict(),
+            duration=transcript.duration,
+        )
+        transaction.on_commit(lambda: enqueue(batch))
+    return batch
+
+
+def discard_session(session_id: int) -> None:
+    """Remove a session that never recorded anything (its upstream failed to
+    open, say), so it does not leave an empty transcript behind."""
+    session = LiveSession.objects.filter(pk=session_id, status=LiveStatus.ACTIVE).first()
+    if session is None or session.segments.exists():
+        return
+    recording.local_path(session.recording_name).unlink(missing_ok=True)
+    session.delete()
+
+
+def viewer_group(session_uuid) -> str:
+    return f"live.view.{session_uuid.hex}"
+
+
+def has_viewer_links(session_id: int) -> bool:
+    return LiveLink.objects.usable().filter(session_id=session_id).exists()

@@ -1,0 +1,113 @@
+"""Realtime upstreams: something that takes 16 kHz PCM16 audio and yields
+partial and committed text. `scribe.py` speaks the Scribe realtime
+WebSocket; `local.py` runs faster-whisper on a rolling window.
+
+An upstream is used by one consumer:
+
+    upstream = make_upstream(engine, language=..., emit=callback)
+    await upstream.start()          # raises UpstreamError when it cannot open
+    await upstream.send(pcm)        # in order; may wait while the upstream is slow
+    await upstream.finish()         # commit what is pending, then close
+    await upstream.close()          # close at once
+
+and it reports through `emit(event)` (an async callable) with the events below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Partial:
+    text: str
+
+
+@dataclass
+class Committed:
+    text: str
+    # canonical word tokens with times in seconds from the start of the session
+    words: list[dict] | None = None
+    start: float = 0.0
+    end: float = 0.0
+    language: str | None = None
+
+
+@dataclass
+class Status:
+    """The upstream connection changed: "connected", "reconnecting"."""
+
+    state: str
+    message: str = ""
+
+
+@dataclass
+class Failure:
+    """An error from the upstream. `fatal` ends the session."""
+
+    code: str
+    message: str
+    fatal: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+Event = Partial | Committed | Status | Failure
+Emit = Callable[[Event], Awaitable[None]]
+
+
+class UpstreamError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# What the page says for each error the realtime protocol defines (and ours).
+MESSAGES = {
+    "auth_error": "The speech service refused our credentials. An administrator needs to check the API key.",
+    "quota_exceeded": "The speech service quota is used up. Live captions stop until it is renewed.",
+    "rate_limited": "The speech service is receiving too many requests. Wait a minute and try again.",
+    "resource_exhausted": "The speech service is out of capacity right now. Try again shortly.",
+    "session_time_limit_exceeded": "This live session reached the speech service's time limit. It has been saved.",
+    "input_error": "The speech service could not read the audio that was sent.",
+    "invalid_request": "The speech service refused the session settings (check the language).",
+    "unaccepted_terms": "The speech service's terms have not been accepted for this account.",
+    "commit_throttled": "Segments are being committed too often; the service slowed down.",
+    "transcriber_error": "The speech service had an internal error.",
+    "queue_overflow": "The speech service is overloaded and dropped audio.",
+    "chunk_size_exceeded": "An audio chunk was too large for the speech service.",
+    "insufficient_audio_activity": "No speech was heard for a while, so the session ended. It has been saved.",
+    "error": "The speech service reported an error.",
+    "upstream_unavailable": "The speech service cannot be reached. Try again shortly.",
+    "server_busy": "The server is busy with other live sessions on the local engine. "
+    "Try again in a few minutes, or choose Scribe.",
+}
+
+# Errors after which the session cannot go on (the others are warnings; if the
+# upstream then drops, it is reconnected).
+FATAL = {
+    "auth_error",
+    "quota_exceeded",
+    "rate_limited",
+    "resource_exhausted",
+    "session_time_limit_exceeded",
+    "invalid_request",
+    "unaccepted_terms",
+    "insufficient_audio_activity",
+    "upstream_unavailable",
+    "server_busy",
+}
+
+
+def message_for(code: str, detail: str = "") -> str:
+    return MESSAGES.get(code, MESSAGES["error"])
+
+
+def make_upstream(engine: str, *, language: str, emit: Emit):
+    if engine == "scribe":
+        from realtime.upstreams.scribe import ScribeUpstream
+
+        return ScribeUpstream(language=language, emit=emit)
+    from realtime.upstreams.local import LocalUpstream
+
+    return LocalUpstream(language=language, emit=emit)

@@ -1,0 +1,282 @@
+"""The local live upstream: faster-whisper on a rolling window, with a
+"local agreement" commit policy (text is committed once two consecutive
+decodes agree on it, or once SETTLED_SECONDS of decoded audio follow it;
+the rest is the partial).
+
+Decoding runs in one worker thread per session, off the event loop. Each
+decode costs at least ~0.4 s, so the window is re-decoded about every half
+second, and at most LIVE_LOCAL_MAX_SESSIONS streams run per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+
+import numpy as np
+from django.conf import settings
+
+from realtime.upstreams import Committed, Emit, Partial, UpstreamError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+STEP_SECONDS = 0.5  # new audio needed before the next decode
+MAX_WINDOW_SECONDS = 12.0  # past this the window is cut at the last committed word
+SETTLED_SECONDS = 2.0  # a word followed by this much decoded audio commits on first sight
+FORCE_COMMIT_SECONDS = 20.0  # a window this long commits all but its last seconds
+KEEP_AFTER_SILENCE = 1.0
+PROMPT_WORDS = 24
+SILENCE_RMS = 0.003
+
+_slots_lock = threading.Lock()
+_slots_used = 0
+
+
+def _take_slot() -> bool:
+    global _slots_used
+    with _slots_lock:
+        if _slots_used >= settings.LIVE_LOCAL_MAX_SESSIONS:
+            return False
+        _slots_used += 1
+        return True
+
+
+def _give_slot() -> None:
+    global _slots_used
+    with _slots_lock:
+        _slots_used = max(_slots_used - 1, 0)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^\w']", "", text.lower())
+
+
+class Word:
+    __slots__ = ("text", "start", "end", "probability")
+
+    def __init__(self, text: str, start: float, end: float, probability: float):
+        self.text, self.start, self.end, self.probability = text, start, end, probability
+
+    def token(self) -> dict:
+        return {
+            "text": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "type": "word",
+            "speaker_id": "speaker_0",
+            "logprob": round(float(np.log(max(self.probability, 1e-10))), 4),
+        }
+
+
+class LocalAgreement:
+    """The streaming state, independent of threads (and so easy to test)."""
+
+    def __init__(self, model, language: str):
+        self.model = model
+        self.language = language or None
+        self.audio = np.zeros(0, dtype=np.float32)
+        self.buffer_start = 0.0  # session seconds of audio[0]
+        self.committed_end = 0.0
+        self.committed_text: list[str] = []
+        self.previous: list[Word] = []
+
+    def add(self, pcm: bytes) -> None:
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        self.audio = np.concatenate([self.audio, samples])
+
+    def decode(self) -> list[Word]:
+        # A cheap energy gate instead of the Silero VAD pass: a silent window is
+        # not decoded at all (Whisper invents words on silence, and each decode
+        # costs the same fixed 30 s encoder pass).
+        if not len(self.audio) or float(np.sqrt(np.mean(np.square(self.audio)))) < SILENCE_RMS:
+            return []
+        prompt = " ".join(self.committed_text[-PROMPT_WORDS:]) or None
+        segments, _ = self.model.transcribe(
+            self.audio,
+            language=self.language,
+            beam_size=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            word_timestamps=True,
+            no_repeat_ngram_size=3,
+            initial_prompt=prompt,
+        )
+        words = [
+            Word(w.word.strip(), self.buffer_start + w.start, self.buffer_start + w.end, w.probability)
+            for segment in segments
+            for w in (segment.words or [])
+            if w.word.strip()
+        ]
+        return self._after_committed(words)
+
+    def _after_committed(self, words: list[Word]) -> list[Word]:
+        """The words after what is committed. Word times jitter between decodes,
+        so a time cut alone would drop or repeat a word at the boundary: keep
+        words that start near or after the committed end, then remove the
+        longest head that repeats the committed tail (as whisper_streaming does)."""
+        fresh = [w for w in words if w.start >= self.committed_end - 0.5 and w.end > self.committed_end - 0.2]
+        tail = [_norm(text) for text in self.committed_text[-5:]]
+        for size in range(min(5, len(fresh), len(tail)), 0, -1):
+            if [_norm(w.text) for w in fresh[:size]] == tail[-size:]:
+                return fresh[size:]
+        return fresh
+
+    def step(self, final: bool = False) -> tuple[list[Word], str]:
+        """Decode the window: (words to commit now, partial text)."""
+        words = self.decode()
+        if final:
+            agreed = words
+        else:
+            agreed = []
+            for old, new in zip(self.previous, words, strict=False):
+                if _norm(old.text) != _norm(new.text):
+                    break
+                agreed.append(new)
+            window = len(self.audio) / SAMPLE_RATE
+            # Words with this much audio after them are stable enough to commit
+            # without a second decode; it bounds the lag when decodes are slow.
+            settled = self.buffer_start + window - SETTLED_SECONDS
+            aged = 0
+            while aged < len(words) and words[aged].end <= settled:
+                aged += 1
+            if aged > len(agreed):
+                agreed = words[:aged]
+            if window > FORCE_COMMIT_SECONDS and len(agreed) < len(words):
+                cutoff = self.buffer_start + window - 3.0
+                agreed = [w for w in words if w.end <= cutoff] or agreed
+        rest = words[len(agreed) :]
+        self.previous = rest
+        if agreed:
+            self.committed_end = agreed[-1].end
+            self.committed_text.extend(w.text for w in agreed)
+        self._trim(bool(words))
+        return agreed, " ".join(w.text for w in rest)
+
+    def _trim(self, heard: bool) -> None:
+        window = len(self.audio) / SAMPLE_RATE
+        if not heard and window > 5.0:
+            cut = window - KEEP_AFTER_SILENCE
+        elif window > MAX_WINDOW_SECONDS and self.committed_end > self.buffer_start:
+            cut = self.committed_end - self.buffer_start
+        else:
+            return
+        samples = int(cut * SAMPLE_RATE)
+        self.audio = self.audio[samples:]
+        self.buffer_start += samples / SAMPLE_RATE
+
+
+class LocalUpstream:
+    def __init__(self, *, language: str, emit: Emit):
+        self.language = language
+        self.emit = emit
+        self.lock = threading.Condition()
+        self.pending: list[bytes] = []
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+        self.done = asyncio.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.events: asyncio.Queue = asyncio.Queue()
+        self.pump: asyncio.Task | None = None
+        self.has_slot = False
+        self.decode_seconds: list[float] = []
+
+    async def start(self) -> None:
+        if not _take_slot():
+            raise UpstreamError(
+                "server_busy",
+                "The server is busy with other live sessions on the local engine. "
+                "Try again in a few minutes, or choose Scribe.",
+            )
+        self.has_slot = True
+        from transcripts.engines.local import load_model
+
+        try:
+            model = await asyncio.to_thread(load_model, 1)
+        except Exception as error:
+            self._release()
+            raise UpstreamError("error", f"The local engine could not start ({type(error).__name__}).") from error
+        self.loop = asyncio.get_running_loop()
+        self.pump = asyncio.create_task(self._pump())
+        self.thread = threading.Thread(
+            target=self._run, args=(LocalAgreement(model, self.language),), name="live-local", daemon=True
+        )
+        self.thread.start()
+
+    async def send(self, pcm: bytes) -> None:
+        with self.lock:
+            self.pending.append(pcm)
+            self.lock.notify()
+
+    async def finish(self) -> None:
+        await self._stop()
+
+    async def close(self) -> None:
+        await self._stop()
+
+    async def _stop(self) -> None:
+        with self.lock:
+            self.stopping = True
+            self.lock.notify()
+        if self.thread is not None:
+            await asyncio.to_thread(self.thread.join, 30)
+            self.thread = None
+            await self.events.put(None)
+            if self.pump is not None:
+                await self.pump
+        self._release()
+
+    def _release(self) -> None:
+        if self.has_slot:
+            self.has_slot = False
+            _give_slot()
+
+    # --- worker thread -----------------------------------------------------------
+
+    def _run(self, state: LocalAgreement) -> None:
+        fresh = 0
+        try:
+            while True:
+                with self.lock:
+                    while not self.pending and not self.stopping:
+                        self.lock.wait(0.5)
+                    chunks, self.pending = self.pending, []
+                    stopping = self.stopping
+                for pcm in chunks:
+                    state.add(pcm)
+                    fresh += len(pcm) // 2
+                if stopping:
+                    if len(state.audio):
+                        self._decode(state, final=True)
+                    return
+                if fresh >= STEP_SECONDS * SAMPLE_RATE:
+                    fresh = 0
+                    self._decode(state, final=False)
+        except Exception:
+            log.exception("The local live engine failed")
+
+    def _decode(self, state: LocalAgreement, final: bool) -> None:
+        began = time.monotonic()
+        agreed, partial = state.step(final=final)
+        self.decode_seconds.append(time.monotonic() - began)
+        if agreed:
+            self._post(
+                Committed(
+                    text=" ".join(w.text for w in agreed),
+                    words=[w.token() for w in agreed],
+                    start=agreed[0].start,
+                    end=agreed[-1].end,
+                    language=state.language,
+                )
+            )
+        self._post(Partial(partial))
+
+    def _post(self, event) -> None:
+        self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+
+    async def _pump(self) -> None:
+        while (event := await self.events.get()) is not None:
+            await self.emit(event)

@@ -1,0 +1,134 @@
+"""Live captions in a real browser: headless Chromium with a speech recording
+as its microphone, captions from the local engine and from Scribe (the fake,
+transcribing what it receives with the local engine), the saved session in
+the library, and a second browser on the live link seeing the same words."""
+
+from __future__ import annotations
+
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.fakes.scribe import FakeScribe
+from tests.realtime.live_support import session_cookie, speech_pcm
+from tests.support import GENERATED
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SPEECH = (
+    "Please remember to water the garden every morning before the sun gets too hot. "
+    "The children walked to the library after school on a quiet afternoon."
+)
+FAKE_MIC_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+def microphone_file(speech) -> Path:
+    """The speech with silence around it (the first second goes by while the
+    session opens), as a 16 kHz WAV for Chromium's fake microphone."""
+    target = GENERATED / "live-microphone.wav"
+    if not target.exists():
+        pcm = speech_pcm(speech(SPEECH))
+        padded = b"\0\0" * 32000 + pcm + b"\0\0" * 48000
+        with wave.open(str(target), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16000)
+            out.writeframes(padded)
+    return target
+
+
+@pytest.fixture
+def mic_browser(chromium, speech):
+    """A separate Chromium whose microphone plays the speech once."""
+    path = microphone_file(speech)
+    browser = chromium.browser_type.launch(
+        executable_path="/usr/bin/chromium",
+        args=[
+            *FAKE_MIC_ARGS,
+            f"--use-file-for-fake-audio-capture={path}%noloop",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    yield browser
+    browser.close()
+
+
+def local_transcriber(pcm: bytes) -> str:
+    from transcripts.engines.local import load_model
+
+    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    segments, _ = load_model(1).transcribe(audio, beam_size=1, temperature=0.0, condition_on_previous_text=False)
+    return " ".join(segment.text.strip() for segment in segments)
+
+
+def signed_in_page(browser, base_url: str, user):
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base_url}])
+    return context, context.new_page()
+
+
+def run_live_session(mic_browser, chromium, site, user, engine: str) -> None:
+    context, page = signed_in_page(mic_browser, site.base_url, user)
+    page.on("console", lambda message: print("console:", message.text))
+    page.goto(f"{site.base_url}/live/")
+    page.select_option("#live-engine", engine)
+    page.click("#live-start")
+    page.wait_for_function("document.getElementById('live-state').dataset.state === 'live'", timeout=60_000)
+    page.click("#live-share-create")
+    link = page.locator("#live-share-url")
+    link.wait_for(timeout=10_000)
+    viewer_context = chromium.new_context()  # anonymous: only the link
+    viewer = viewer_context.new_page()
+    viewer.goto(link.input_value())
+    viewer.wait_for_function("document.getElementById('viewer-state').dataset.state === 'live'", timeout=20_000)
+
+    page.wait_for_function(
+        "document.getElementById('live-committed').textContent.split(/\\s+/).filter(Boolean).length >= 6",
+        timeout=90_000,
+    )
+    assert page.locator("#live-elapsed").text_content() != "0:00"
+    page.wait_for_timeout(3_000)  # let the rest of the recording play
+    page.click("#live-stop")
+    page.locator("#live-saved a").wait_for(timeout=60_000)
+    owner_text = page.locator("#live-committed").text_content()
+    assert len(words(owner_text) & words(SPEECH)) >= 8, owner_text
+
+    # The viewer saw the same captions, then the saved transcript.
+    viewer.locator("#viewer-transcript").wait_for(timeout=30_000)
+    assert words(viewer.locator("#viewer-transcript").text_content()) == words(owner_text)
+
+    page.click("#live-saved a")
+    page.wait_for_url(re.compile(r"/transcripts/\d+/"))
+    assert len(words(page.locator("article.transcript").text_content()) & words(SPEECH)) >= 8
+    page.goto(f"{site.base_url}/transcripts/")
+    assert page.get_by_text(re.compile(r"Live session")).count() >= 1
+    viewer_context.close()
+    context.close()
+
+
+def test_live_captions_with_the_local_engine(make_site, mic_browser, chromium, user):
+    site = make_site(worker=False)
+    try:
+        run_live_session(mic_browser, chromium, site, user, "local")
+    finally:
+        print(site.logs())
+
+
+def test_live_captions_with_scribe_through_the_fake(make_site, mic_browser, chromium, user):
+    with FakeScribe() as fake:
+        fake.realtime.transcriber = local_transcriber
+        site = make_site(worker=False, ELEVENLABS_API_KEY=fake.api_key, ELEVENLABS_BASE_URL=fake.base_url)
+        try:
+            run_live_session(mic_browser, chromium, site, user, "scribe")
+        finally:
+            print(site.logs())
+        assert fake.realtime.sessions and fake.realtime.sessions[0].auth == "token"

@@ -1,0 +1,119 @@
+"""Live sessions as saved data: recovery after an unclean stop, live viewer
+links (token rules), the live page, and re-transcribing in batch."""
+
+from __future__ import annotations
+
+import wave
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from realtime import services
+from realtime.models import LiveLink, LiveSession, LiveStatus
+from realtime.recording import RecordingWriter, local_path
+from transcripts.models import Status, Transcript
+
+pytestmark = pytest.mark.django_db
+
+
+def crashed_session(user, pcm: bytes) -> LiveSession:
+    """A session whose process died mid-stream: header sizes still zero, a
+    half sample at the end, the heartbeat long gone."""
+    session = services.start_session(user, engine="scribe", language="en")
+    writer = RecordingWriter(session.recording_name)
+    writer.write(pcm + b"\x01")
+    writer.close()
+    services.append_segment(session.pk, 0, "saved before the crash", None, 0.0, 1.0)
+    LiveSession.objects.filter(pk=session.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
+    return session
+
+
+def test_a_session_left_by_a_crash_is_recovered_with_its_recording(user):
+    pcm = b"\x10\x00" * 16000  # one second
+    session = crashed_session(user, pcm)
+    assert services.recover_stale_sessions() == 1
+    session.refresh_from_db()
+    assert session.status == LiveStatus.ENDED and "unexpectedly" in session.error
+    transcript = Transcript.objects.select_related("result", "media").get(pk=session.transcript_id)
+    assert transcript.status == Status.DONE and transcript.result.text == "saved before the crash"
+    assert transcript.media.duration == pytest.approx(1.0)
+    with default_storage.open(transcript.media.file.name, "rb") as handle, wave.open(handle) as wav:
+        assert wav.getnframes() == 16000 and wav.readframes(16000) == pcm
+
+
+def test_ending_twice_makes_one_transcript(user):
+    session = services.start_session(user, engine="local")
+    first = services.end_session(session.pk)
+    second = services.end_session(session.pk)
+    assert first.pk == second.pk and Transcript.objects.count() == 1
+
+
+def test_session_cap_counts_only_live_sessions(user, settings):
+    settings.LIVE_MAX_SESSIONS_PER_USER = 1
+    first = services.start_session(user, engine="local")
+    with pytest.raises(services.LiveRefused):
+        services.start_session(user, engine="local")
+    services.end_session(first.pk)
+    services.start_session(user, engine="local")
+
+
+def test_live_link_opens_for_anyone_and_404s_once_revoked_expired_or_unknown(client, user):
+    session = services.start_session(user, engine="local")
+    services.append_segment(session.pk, 0, "hello viewers", None, 0, 1)
+    new = services.create_link(session)
+    assert LiveLink.objects.get().token_hash != new.token and new.token not in str(LiveLink.objects.values().get())
+    assert len(new.token) >= 43  # 256 bits
+    page = client.get(f"/live/view/{new.token}/")
+    assert page.status_code == 200 and "hello viewers" in page.content.decode()
+    assert client.get(f"/live/view/{new.token}x/").status_code == 404
+    services.revoke_link(new.link)
+    assert client.get(f"/live/view/{new.token}/").status_code == 404
+
+    expiring = services.create_link(session, expires_in=timedelta(hours=1))
+    assert client.get(f"/live/view/{expiring.token}/").status_code == 200
+    LiveLink.objects.filter(pk=expiring.link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get(f"/live/view/{expiring.token}/").status_code == 404
+
+
+def test_viewer_sees_the_saved_transcript_after_the_session_ends(client, user):
+    session = services.start_session(user, engine="local")
+    services.append_segment(session.pk, 0, "the final words", None, 0, 1)
+    new = services.create_link(session)
+    services.end_session(session.pk)
+    page = client.get(f"/live/view/{new.token}/").content.decode()
+    assert "has ended" in page and "final" in page and "words" in page
+
+
+def test_only_the_owner_creates_links_for_a_session(client, user, other_user):
+    session = services.start_session(user, engine="local")
+    client.force_login(other_user)
+    assert client.post(f"/live/{session.uuid}/links/").status_code == 404
+    client.force_login(user)
+    response = client.post(f"/live/{session.uuid}/links/")
+    assert response.status_code == 201 and "/live/view/" in response.json()["url"]
+
+
+def test_live_page_needs_a_login_and_shows_the_controls(client, user):
+    assert client.get("/live/").status_code == 302
+    client.force_login(user)
+    page = client.get("/live/").content.decode()
+    assert 'id="live-start"' in page and "live.js" in page
+
+
+def test_retranscribe_in_batch_keeps_the_live_transcript(client, user, other_user):
+    session = services.start_session(user, engine="scribe")
+    services.append_segment(session.pk, 0, "live words", None, 0, 1)
+    live = services.end_session(session.pk)
+    client.force_login(other_user)
+    assert client.post(f"/live/retranscribe/{live.pk}/").status_code == 404
+    client.force_login(user)
+    detail = client.get(f"/transcripts/{live.pk}/").content.decode()
+    assert "Re-transcribe in batch" in detail
+    response = client.post(f"/live/retranscribe/{live.pk}/", {"engine": "local"})
+    batch = Transcript.objects.exclude(pk=live.pk).get()
+    assert response.status_code == 302 and response.url == f"/transcripts/{batch.pk}/"
+    assert batch.media_id == live.media_id and batch.status == Status.QUEUED and batch.engine == "local"
+    assert Transcript.objects.get(pk=live.pk).status == Status.DONE
+    assert local_path(live.media.file.name).exists()
