@@ -100,8 +100,11 @@ def make_site(transactional_db):
             process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
+    """A Chromium per test. Playwright's sync API keeps an event loop running in
+    the test thread while it is open; scoped to one test, that loop cannot
+    break async tests or async_to_sync calls that run later in the session."""
     if not support.have_chromium():
         pytest.fail("Debian's chromium is required for browser tests (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -123,3 +126,10 @@ def page(chromium):
 @pytest.fixture
 def data_dir() -> Path:
     return Path(settings.DATA_DIR)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running
+    in the main thread while the session's browser lives, and an asyncio test
+    after it fails with "Runner.run() cannot be called from a running event loop"."""
+    items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -76,8 +75,12 @@ class Process:
 
 
 def process_env(**overrides: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "ELEVENLABS_"))}
-    env.update({"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"})
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("PYTEST_", "ELEVENLABS_", "TEST_DATABASE_", "TEST_REDIS_"))
+           and key != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # set for Playwright in the test process only
+    # Children run the real settings: tests.settings would point them at the
+    # non-test database named by TEST_DATABASE_URL instead of DATABASE_URL.
+    env.update({"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "DJANGO_SETTINGS_MODULE": "project.settings"})
     env.update(overrides)
     return env
 
@@ -106,7 +109,7 @@ def start_worker(env: dict[str, str], queues: str = "local,scribe,default", *, b
 def speech_file(text: str, suffix: str = ".wav", *, voice: str = "en-us", speed: int = 150) -> Path:
     """A recording of `text` spoken by espeak-ng, cached by content."""
     GENERATED.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha1(f"{voice}|{speed}|{text}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{voice}|{speed}|{text}".encode()).hexdigest()[:16]
     target = GENERATED / f"speech-{key}{suffix}"
     if target.exists():
         return target
@@ -127,7 +130,7 @@ def convert(source: Path, target: Path, *extra: str) -> Path:
             target.suffix, "pcm_s16le")
         stream_in = inp.streams.audio[0]
         rate = 48000 if codec == "libopus" else stream_in.codec_context.sample_rate
-        stream_out = out.add_stream(codec, rate=rate)
+        stream_out = out.add_stream(codec, rate=rate, layout="mono")
         resampler = av.AudioResampler(format=stream_out.codec_context.format, layout="mono", rate=rate)
         for frame in inp.decode(stream_in):
             for resampled in resampler.resample(frame):

@@ -1,0 +1,36 @@
+"""`python -m bench` (or `make bench`): every benchmark below, one after the
+other, each in its own process so none inherits another's warm caches.
+
+Each module prints its own numbers as ratios against a baseline measured in
+the same run. Some need services: transcript_page and scribe_concurrency use
+the Postgres named by DATABASE_URL where they say so in their docstrings.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+MODULES = [
+    "pipeline_overhead",
+    "upload_memory",
+    "transcript_page",
+    "scribe_concurrency",
+    "live_local",
+    "live_proxy",
+]
+
+
+def main(names: list[str]) -> int:
+    failed = []
+    for name in names or MODULES:
+        print(f"\n=== bench.{name} ===", flush=True)
+        if subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False).returncode:
+            failed.append(name)
+    if failed:
+        print("\nfailed: " + ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
