@@ -35,7 +35,6 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_url("SITE_URL", "", schemes=("http", "https"))
 
 INSTALLED_APPS = [
     "daphne",
@@ -164,6 +163,9 @@ QUEUED_RESEND_SECONDS = env_int("QUEUED_RESEND_SECONDS", 3600, minimum=10)
 # A job waiting on a provider webhook this long is reconciled by polling.
 WEBHOOK_WAIT_SECONDS = env_int("WEBHOOK_WAIT_SECONDS", 900, minimum=10)
 TASK_TIME_LIMIT_SECONDS = env_int("TASK_TIME_LIMIT", 6 * 3600, minimum=60)
+# Database connections one worker process uses for jobs at once (a Scribe
+# worker runs hundreds of threads; Postgres allows about 100 connections).
+JOB_DB_CONNECTIONS = env_int("JOB_DB_CONNECTIONS", 10, minimum=1)
 # Extra engines ("name=dotted.path.Class"), mostly for tests and plug-ins.
 EXTRA_ENGINES = env_list("EXTRA_ENGINES")
 
@@ -185,8 +187,29 @@ SCRIBE_MAX_CONCURRENCY = env_int("SCRIBE_MAX_CONCURRENCY", 40, minimum=1)
 # Threads of the Scribe worker: each waits on one request, so this can be high.
 SCRIBE_WORKER_THREADS = env_int("SCRIBE_WORKER_THREADS", 50, minimum=1)
 SCRIBE_WEBHOOK_SECRETS = env_list("SCRIBE_WEBHOOK_SECRET")
+# Recordings at least this long (seconds) go to Scribe in webhook mode, when a
+# webhook secret is set (0: every recording); without a secret, never.
 SCRIBE_WEBHOOK_MIN_SECONDS = env_float("SCRIBE_WEBHOOK_MIN_DURATION", 0, minimum=0)
+# With S3 media storage, give Scribe a presigned HTTPS link (source_url)
+# instead of uploading the file through the worker.
+SCRIBE_SEND_MEDIA_URLS = env_bool("SCRIBE_SEND_MEDIA_URLS", True)
 DEFAULT_ENGINE = env_str("DEFAULT_ENGINE", "scribe" if ELEVENLABS_API_KEY else "local")
+
+# --- live captions -------------------------------------------------------------
+# Concurrent live sessions one user may have open.
+LIVE_MAX_SESSIONS_PER_USER = env_int("LIVE_MAX_SESSIONS_PER_USER", 2, minimum=1)
+# Largest binary frame a browser may send (16 kHz PCM16 is 32 KB/s).
+LIVE_MAX_FRAME_BYTES = env_int("LIVE_MAX_FRAME_BYTES", 65536, minimum=1024)
+# Audio held per socket while the upstream is slow; past it the socket closes (1013).
+LIVE_MAX_BUFFER_SECONDS = env_float("LIVE_MAX_BUFFER_SECONDS", 5, minimum=0.5)
+# A socket that sends no audio this long is closed.
+LIVE_IDLE_TIMEOUT = env_float("LIVE_IDLE_TIMEOUT", 30, minimum=1)
+# Longest live session; the session ends (and is saved) when it is reached.
+LIVE_MAX_SESSION_SECONDS = env_float("LIVE_MAX_SESSION_SECONDS", 4 * 3600, minimum=10)
+# Local-engine live sessions per process (each needs most of a core).
+LIVE_LOCAL_MAX_SESSIONS = env_int("LIVE_LOCAL_MAX_SESSIONS", 2, minimum=0)
+# An active session whose consumer has not been seen this long is recovered (saved as ended).
+LIVE_STALE_SECONDS = env_int("LIVE_STALE_SECONDS", 120, minimum=10)
 
 # --- Redis, Celery, Channels --------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
@@ -199,7 +222,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as
+            # channels_redis's 5 s blocking pop: a quiet consumer then crashes with
+            # "Timeout reading from ...". Read longer than the pop can block.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": 1000, "expiry": 30},
         }
     }
 else:
@@ -267,9 +293,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transcripts.tasks.sweep_stale_jobs",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
     },
+    # Live sessions left open by a crashed or restarted web process become transcripts.
+    "recover-live-sessions": {
+        "task": "realtime.tasks.recover_live_sessions",
+        "schedule": float(LIVE_STALE_SECONDS),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # The embedded mode keeps everything under DATA_DIR; make sure it exists.
-for _directory in (DATA_DIR, STATIC_ROOT, MEDIA_ROOT, FILE_UPLOAD_TEMP_DIR, BROKER_DIR / "queue", BROKER_DIR / "control"):
+for _directory in (DATA_DIR, STATIC_ROOT, MEDIA_ROOT, FILE_UPLOAD_TEMP_DIR, BROKER_DIR / "queue",
+                   BROKER_DIR / "control"):
     _directory.mkdir(parents=True, exist_ok=True)

@@ -93,7 +93,9 @@ def _frames(container, stream) -> Iterator:
             continue  # one damaged packet should not lose the rest of the file
 
 
-def audio_windows(path: str, channel: int | None, window_seconds: int = WINDOW_SECONDS) -> Iterator[tuple[float, np.ndarray]]:
+def audio_windows(
+    path: str, channel: int | None, window_seconds: int = WINDOW_SECONDS
+) -> Iterator[tuple[float, np.ndarray]]:
     """(offset in seconds, audio) windows of about `window_seconds`."""
     window = window_seconds * SAMPLE_RATE
     pending: list[np.ndarray] = []

@@ -40,7 +40,7 @@ class Command(BaseCommand):
         if not no_worker:
             commands += worker_commands()
         children = [subprocess.Popen(command) for command in commands]
-        url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"
+        url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"  # noqa: S104
         self.stdout.write(self.style.SUCCESS(f"Verbatim is running at {url}  (Ctrl-C stops it)"))
         stopping = False
 
