@@ -59,6 +59,7 @@ class Run:
     connect_failures: int = 0
     server_closes: dict[str, int] = field(default_factory=dict)  # close code -> sessions the server closed early
     cpu: float = 0.0  # client CPU seconds
+    connect_seconds: float = 0.0  # until this process's sessions were all connected
 
     def merge(self, other: Run) -> None:
         self.sent.update(other.sent)
@@ -67,6 +68,7 @@ class Run:
         for code, count in other.server_closes.items():
             self.server_closes[code] = self.server_closes.get(code, 0) + count
         self.cpu += other.cpu
+        self.connect_seconds = max(self.connect_seconds, other.connect_seconds)
 
 
 def setup_django():
@@ -102,7 +104,7 @@ def chunk(session: int, seq: int) -> tuple[str, bytes]:
     return ident.hex(), ident + noise
 
 
-async def direct_session(fake, index: int, seconds: float, run: Run, start_at: float) -> None:
+async def direct_session(fake, index: int, seconds: float, run: Run, start_at) -> None:
     import websockets
 
     url = f"{fake.ws_url}/v1/speech-to-text/realtime?model_id=scribe_v2_realtime&audio_format=pcm_16000"
@@ -111,6 +113,7 @@ async def direct_session(fake, index: int, seconds: float, run: Run, start_at: f
         await ws.recv()  # session_started
     except Exception:
         run.connect_failures += 1
+        await start_at()
         return
 
     async def send(pcm: bytes) -> None:
@@ -132,7 +135,7 @@ async def direct_session(fake, index: int, seconds: float, run: Run, start_at: f
     await stream(ws, index, seconds, run, start_at, send, echo)
 
 
-async def proxied_session(base_url: str, cookie: str, index: int, seconds: float, run: Run, start_at: float):
+async def proxied_session(base_url: str, cookie: str, index: int, seconds: float, run: Run, start_at):
     import websockets
 
     url = base_url.replace("http", "ws", 1) + "/ws/live/?engine=scribe"
@@ -145,6 +148,7 @@ async def proxied_session(base_url: str, cookie: str, index: int, seconds: float
     except Exception as error:
         print("  connect failed:", error)
         run.connect_failures += 1
+        await start_at()
         return
 
     def echo(raw) -> str | None:
@@ -180,6 +184,7 @@ async def stream(ws, index, seconds, run: Run, start_at, send, echo) -> None:
         done.set()
 
     task = asyncio.create_task(reader())
+    start_at = await start_at()  # every session is connected
     await asyncio.sleep(max(start_at - time.monotonic(), 0) + random.random() * CHUNK_SECONDS)
     began = time.monotonic()
     for seq in range(int(seconds / CHUNK_SECONDS)):
@@ -271,9 +276,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_sessions(factory, indexes: list[int], start_at: float) -> Run:
+async def run_sessions(factory, indexes: list[int], barrier) -> Run:
+    """Connect all sessions, wait for every client process to have connected
+    its own (the barrier), then stream: the measurement is of streaming, not
+    of a connection storm overlapping the first chunks."""
     run = Run()
-    await asyncio.gather(*(factory(i, run, start_at) for i in indexes))
+    began = time.monotonic()
+    connected = asyncio.Event()
+    ready: list[float] = []
+    pending = len(indexes)
+
+    async def at_start() -> float:
+        nonlocal pending
+        pending -= 1
+        if pending == 0:
+            run.connect_seconds = time.monotonic() - began
+            await asyncio.to_thread(barrier.wait)
+            ready.append(time.monotonic() + 0.5)
+            connected.set()
+        await connected.wait()
+        return ready[0]
+
+    await asyncio.gather(*(factory(i, run, at_start) for i in indexes))
     return run
 
 
@@ -284,15 +308,16 @@ def run_clients(factory, count: int, processes: int) -> Run:
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    start_at = time.monotonic() + 2.0 + count * 0.01
+    processes = min(processes, count)
+    barrier = context.Barrier(processes)
     pipes = []
-    for k in range(min(processes, count)):
+    for k in range(processes):
         parent, child = context.Pipe()
         indexes = list(range(k, count, processes))
 
         def work(pipe=child, indexes=indexes) -> None:
             cpu = time.process_time()
-            run = asyncio.run(run_sessions(factory, indexes, start_at))
+            run = asyncio.run(run_sessions(factory, indexes, barrier))
             run.cpu = time.process_time() - cpu
             pipe.send(run)
 
@@ -398,6 +423,7 @@ def report(fake, daphne, base_url: str, cookie: str, args) -> None:
                 f"{count:>4} {name:>8} {row['up'][0]:7.1f}ms {row['up'][1]:7.1f}ms {row['down'][0]:8.1f}ms "
                 f"{row['down'][1]:8.1f}ms {lost:>5} {extra:>11} {run.cpu / wall * 100:10.0f}%  {load}"
             )
+            print(f"       {name}: all {count} sessions connected in {run.connect_seconds:.1f} s")
             if run.server_closes:
                 print(f"       {name}: sessions closed early by the server, by close code: {run.server_closes}")
             if lost:

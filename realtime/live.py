@@ -14,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import re
 import time
 from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.urls import reverse
 
@@ -58,6 +61,21 @@ def heartbeat(session_id: int, audio_bytes: int) -> bool:
 
 class LiveConsumer(AsyncWebsocketConsumer):
     session: LiveSession | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        # AsyncConsumer.__call__ without the channel-layer inbox: nothing is
+        # ever sent to this consumer's channel (captions leave through
+        # group_send), and Channels' loop over two sources costs a new Task
+        # and an asyncio.wait per audio frame. Messages are still handled one
+        # at a time, in order, as there.
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message: dict) -> None:
         # Channels runs close_old_connections() through sync_to_async before
@@ -190,8 +208,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def watchdog(self) -> None:
         """Heartbeat for recovery, the idle timeout and the session length cap."""
+        period = HEARTBEAT_SECONDS if settings.LIVE_IDLE_TIMEOUT > HEARTBEAT_SECONDS else 0.5
+        # A random phase: sessions that started together (a class, a reconnect
+        # storm after a restart) would otherwise all write their WAV buffers
+        # and queue their heartbeat queries in the one sync thread at the same
+        # instant, stalling everyone's audio for a moment every period.
+        await asyncio.sleep(random.uniform(0, period))
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS if settings.LIVE_IDLE_TIMEOUT > HEARTBEAT_SECONDS else 0.5)
+            await asyncio.sleep(period)
             self.recording.flush()
             self.viewers = await database_sync_to_async(heartbeat)(self.session.pk, self.recording.bytes)
             if time.monotonic() - self.last_audio > settings.LIVE_IDLE_TIMEOUT:

@@ -35,7 +35,7 @@ class UploadOptionsForm(forms.Form):
     diarize = forms.BooleanField(required=False, label="Identify speakers")
     num_speakers = forms.IntegerField(required=False, min_value=1, max_value=32, label="Number of speakers")
     tag_audio_events = forms.BooleanField(required=False, initial=True, label="Tag audio events (laughter, music…)")
-    keyterms = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+    keyterms = forms.CharField(required=False, label="Key terms", widget=forms.Textarea(attrs={"rows": 2}),
                                help_text="Names and jargon to listen for, one per line or comma-separated.")
     multichannel = forms.BooleanField(required=False, label="Transcribe each channel separately")
 
