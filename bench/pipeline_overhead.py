@@ -52,18 +52,13 @@ def duration_of(path: Path) -> float:
 
 def bare(path: Path) -> tuple[float, int]:
     """Wall seconds and word count for the engine's own model calls."""
-    from django.conf import settings
-
-    from transcripts.engines import local
+    from transcripts.engines import TranscriptionOptions, local
 
     model = local.load_model()
     started = time.perf_counter()
     words = 0
     for _offset, audio in local.audio_windows(str(path), None):
-        segments, _info = model.transcribe(
-            audio, language=None, beam_size=settings.LOCAL_STT_BEAM_SIZE, word_timestamps=True,
-            vad_filter=True, condition_on_previous_text=False, hotwords=None,
-        )
+        segments, _info = model.transcribe(audio, **local.decoding_options(TranscriptionOptions()))
         words += sum(len(segment.words or []) for segment in segments)
     return time.perf_counter() - started, words
 

@@ -4,6 +4,7 @@ without reloading, and read the words. Also takes the README screenshots."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,16 @@ from tests.media_corpus import SENTENCE
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SECOND = "Please remember to water the plants in the garden every evening."
-DOCS = support.ROOT / "docs"
 SCREENSHOT_MAX_BYTES = 200_000
 
 
 def screenshot(page, name: str) -> Path:
-    """A README screenshot of the whole page, kept small."""
-    DOCS.mkdir(exist_ok=True)
-    target = DOCS / name
+    """A screenshot of the whole page, kept small. With UPDATE_SCREENSHOTS=1 it
+    replaces the README's copy in docs/; otherwise it goes to the data dir, so
+    a test run leaves the checkout as it was."""
+    directory = support.ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") else Path(os.environ["DATA_DIR"])
+    directory.mkdir(exist_ok=True)
+    target = directory / name
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size < SCREENSHOT_MAX_BYTES, f"{name} is {target.stat().st_size} bytes"
     return target
