@@ -8,16 +8,13 @@ database) so the library never loads them and a job can never store two.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 
@@ -243,21 +240,3 @@ class ShareLink(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
-
-
-@receiver(post_save, sender=TranscriptResult)
-def _render_new_result(sender, instance: TranscriptResult, created: bool, **kwargs) -> None:
-    """Render a new transcript's page body once it is committed (in the worker
-    that finished the job), so even its first view skips parsing the words."""
-    if not created:
-        return
-
-    def render() -> None:
-        from transcripts import rendering
-
-        try:
-            rendering.body_for(instance.transcript_id, editable=False)
-        except Exception:  # the page renders it on demand instead
-            logging.getLogger(__name__).exception("Could not pre-render transcript %s", instance.transcript_id)
-
-    transaction.on_commit(render)

@@ -255,8 +255,20 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
             language_code=(words.get("language_code") or "")[:16], finished_at=timezone.now(),
             updated=timezone.now(),
         )
+    prerender_page(transcript_id)
     publish_job(transcript_id)
     return True
+
+
+def prerender_page(transcript_id: int) -> None:
+    """Render the new transcript's page body here, in the worker, so even its
+    first view skips parsing the words (the page renders it on demand if this fails)."""
+    from transcripts import rendering
+
+    try:
+        rendering.body_for(transcript_id, editable=False)
+    except Exception:
+        log.exception("Could not pre-render transcript %s", transcript_id)
 
 
 class ProgressReporter:

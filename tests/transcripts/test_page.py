@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from tests.transcripts.factories import done_transcript, long_data, words_from
-from transcripts import canonical, editing, rendering
+from transcripts import canonical, editing, rendering, services
+from transcripts.engines import EngineResult
 from transcripts.models import Engine, Status, Transcript, TranscriptResult
 
 
@@ -79,8 +80,9 @@ def test_speaker_names_are_buttons_only_for_the_owner():
 
 
 @pytest.mark.django_db
-def test_a_new_result_is_rendered_when_committed(user, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        transcript = done_transcript(user, words_from([("speaker_0", "Ready", 0, 0.5)]))
+def test_a_finished_job_has_its_page_rendered_already(user):
+    transcript = Transcript.objects.create(owner=user, title="Stand-up", engine=Engine.LOCAL,
+                                           status=Status.TRANSCRIBING)
+    assert services.finish(transcript.pk, EngineResult(words_from([("speaker_0", "Ready", 0, 0.5)])))
     cache = TranscriptResult.objects.values_list("page_cache", flat=True).get(transcript=transcript)
     assert "Ready" in cache["html"]
