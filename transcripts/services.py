@@ -38,6 +38,9 @@ from transcripts.models import ACTIVE_STATUSES, Media, Status, Transcript, Trans
 
 log = logging.getLogger(__name__)
 
+# A transcript this long (words and spaces) is rendered when its job finishes;
+# a shorter one renders on its first view in a few milliseconds.
+PRERENDER_MIN_WORDS = 4000
 # Progress is written at most this often (and on every whole percent).
 PROGRESS_MIN_INTERVAL_SECONDS = 1.0
 
@@ -255,13 +258,14 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
             language_code=(words.get("language_code") or "")[:16], finished_at=timezone.now(),
             updated=timezone.now(),
         )
-    prerender_page(transcript_id)
+    if len(words.get("words", ())) >= PRERENDER_MIN_WORDS:
+        prerender_page(transcript_id)
     publish_job(transcript_id)
     return True
 
 
 def prerender_page(transcript_id: int) -> None:
-    """Render the new transcript's page body here, in the worker, so even its
+    """Render a long transcript's page body here, in the worker, so even its
     first view skips parsing the words (the page renders it on demand if this fails)."""
     from transcripts import rendering
 
