@@ -16,8 +16,10 @@ A throw-away database `<name>_bench_live` is created and dropped.
 
 The fake runs in a process of its own and the clients in `--clients`
 processes (sessions dealt round-robin), so that neither the fake's nor the
-clients' interpreter is what limits the measurement; the clients' CPU is
-printed so that can be checked. After its last chunk each session waits up
+clients' interpreter is what limits the measurement; their CPU is printed
+so that can be checked. All sessions connect before any streams (a barrier
+across the client processes), so the connection storm of N sessions does
+not overlap the measured chunks. After its last chunk each session waits up
 to ECHO_WAIT_SECONDS for its outstanding echoes before closing, so a chunk
 that is merely late is counted in the latency, not as lost. Server-side
 closes are counted by code (1013 buffer full, 4429 refused, ...).
@@ -395,33 +397,37 @@ def report(fake, daphne, base_url: str, cookie: str, args) -> None:
     print(f"live proxy: {args.seconds:.0f} s of real-time PCM per session, {CHUNK_SECONDS * 1000:.0f} ms chunks")
     print(
         f"{'N':>4} {'path':>8} {'up p50':>8} {'up p99':>8} {'down p50':>9} {'down p99':>9} {'lost':>5} "
-        f"{'daphne CPU':>11} {'clients CPU':>11}  load"
+        f"{'daphne CPU':>11} {'clients CPU':>11} {'fake CPU':>9}  load"
     )
     for count in args.sessions:
         fake.take_arrivals()
-        wall_before = time.monotonic()
+        fake_before, wall_before = cpu_seconds(fake.process.pid), time.monotonic()
         direct = run_clients(lambda i, run, at: direct_session(fake, i, args.seconds, run, at), count, args.clients)
         direct_wall = time.monotonic() - wall_before
+        direct_fake = (cpu_seconds(fake.process.pid) - fake_before) / direct_wall
         base = summarise(direct, fake.take_arrivals())
+        fake_before = cpu_seconds(fake.process.pid)
         cpu_before, wall_before = cpu_seconds(daphne.popen.pid), time.monotonic()
         proxied = run_clients(
             lambda i, run, at: proxied_session(base_url, cookie, i, args.seconds, run, at), count, args.clients
         )
         proxied_wall = time.monotonic() - wall_before
         cpu = (cpu_seconds(daphne.popen.pid) - cpu_before) / proxied_wall
+        proxied_fake = (cpu_seconds(fake.process.pid) - fake_before) / proxied_wall
         arrivals = fake.take_arrivals()
         prox = summarise(proxied, arrivals)
         if os.environ.get("BENCH_DUMP"):
             Path(os.environ["BENCH_DUMP"]).write_text(json.dumps({"sent": proxied.sent, "arrivals": arrivals}))
         load = Path("/proc/loadavg").read_text().split()[0]
-        for name, row, extra, run, wall in (
-            ("direct", base, "", direct, direct_wall),
-            ("proxied", prox, f"{cpu * 100:.0f}%", proxied, proxied_wall),
+        for name, row, extra, run, wall, fake_cpu in (
+            ("direct", base, "", direct, direct_wall, direct_fake),
+            ("proxied", prox, f"{cpu * 100:.0f}%", proxied, proxied_wall, proxied_fake),
         ):
             lost = row["lost_up"] + row["lost_down"] + row["connect_failures"]
             print(
                 f"{count:>4} {name:>8} {row['up'][0]:7.1f}ms {row['up'][1]:7.1f}ms {row['down'][0]:8.1f}ms "
-                f"{row['down'][1]:8.1f}ms {lost:>5} {extra:>11} {run.cpu / wall * 100:10.0f}%  {load}"
+                f"{row['down'][1]:8.1f}ms {lost:>5} {extra:>11} {run.cpu / wall * 100:10.0f}% "
+                f"{fake_cpu * 100:8.0f}%  {load}"
             )
             print(f"       {name}: all {count} sessions connected in {run.connect_seconds:.1f} s")
             if run.server_closes:
