@@ -17,8 +17,17 @@ sys.path.insert(0, str(ROOT))
 
 from tests import support  # noqa: E402
 
-SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "PROGRESS_POLL_SECONDS", "S3_BUCKET",
-                     "DEFAULT_ENGINE", "SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "PROGRESS_POLL_SECONDS",
+    "S3_BUCKET",
+    "DEFAULT_ENGINE",
+    "SECRET_KEY",
+    "DEBUG",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 class EmbeddedSite:
@@ -30,8 +39,9 @@ class EmbeddedSite:
         env.update(overrides)
         self.env = env
         self.processes: list[support.Process] = []
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
         self.port = support.free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
 
@@ -50,10 +60,16 @@ class EmbeddedSite:
         form = client.get("/accounts/signup/").text
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
         password = "a long benchmark passphrase"
-        answer = client.post("/accounts/signup/", data={
-            "csrfmiddlewaretoken": token, "username": username, "email": f"{username}@example.com",
-            "password1": password, "password2": password,
-        })
+        answer = client.post(
+            "/accounts/signup/",
+            data={
+                "csrfmiddlewaretoken": token,
+                "username": username,
+                "email": f"{username}@example.com",
+                "password1": password,
+                "password2": password,
+            },
+        )
         if "sessionid" not in client.cookies:
             raise RuntimeError("sign-up failed: " + answer.text[:500])
         client.headers.update({"X-CSRFToken": client.cookies["csrftoken"], "Accept": "application/json"})
@@ -68,8 +84,11 @@ class EmbeddedSite:
 def upload(client: httpx.Client, path: Path) -> dict:
     """Streams the file from disk (httpx reads multipart files in chunks)."""
     with path.open("rb") as file:
-        response = client.post("/transcripts/upload/file/", data={"engine": "local"},
-                               files={"file": (path.name, file, "application/octet-stream")})
+        response = client.post(
+            "/transcripts/upload/file/",
+            data={"engine": "local"},
+            files={"file": (path.name, file, "application/octet-stream")},
+        )
     if response.status_code != 201:
         raise RuntimeError(f"upload refused ({response.status_code}): {response.text[:500]}")
     return response.json()

@@ -124,8 +124,10 @@ def main() -> None:
     print(f"median time outside the task (upload, probe, queue, polling): {outside:.2f} s")
     print(f"median times: bare {statistics.median(bare_times):.2f} s, pipeline {statistics.median(pipe_times):.2f} s")
     verdict = "met" if overhead < GOAL_OVERHEAD else "NOT met"
-    print(f"pipeline / bare time: {min(pipe_times) / min(bare_times):.3f}  "
-          f"(overhead {overhead:+.1%}, goal under {GOAL_OVERHEAD:.0%}: {verdict})")
+    print(
+        f"pipeline / bare time: {min(pipe_times) / min(bare_times):.3f}  "
+        f"(overhead {overhead:+.1%}, goal under {GOAL_OVERHEAD:.0%}: {verdict})"
+    )
 
 
 if __name__ == "__main__":

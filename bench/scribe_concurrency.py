@@ -85,19 +85,36 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
     Transcript.objects.filter(owner=user).delete()
     Media.objects.filter(owner=user).delete()
     name = default_storage.save(f"media/bench/{pool}.wav", ContentFile(b"RIFF" + bytes(32 * 1024)))
-    media = Media.objects.create(owner=user, file=name, original_name="bench.wav", extension=".wav", size=32 * 1024,
-                                 format_name="wav", duration=60, channels=1, sample_rate=16000)
+    media = Media.objects.create(
+        owner=user,
+        file=name,
+        original_name="bench.wav",
+        extension=".wav",
+        size=32 * 1024,
+        format_name="wav",
+        duration=60,
+        channels=1,
+        sample_rate=16000,
+    )
     options = TranscriptionOptions(diarize=True).to_dict()
     rows = Transcript.objects.bulk_create(
         Transcript(owner=user, media=media, title=f"bench {i}", engine="scribe", options=options, duration=60)
-        for i in range(jobs))
-    env = support.process_env(
-        DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ["REDIS_URL"], DATA_DIR=str(settings.DATA_DIR),
-        ELEVENLABS_API_KEY=fake.api_key, ELEVENLABS_BASE_URL=fake.base_url,
-        SCRIBE_MAX_CONCURRENCY=str(max(concurrency, 1)), LOG_LEVEL="WARNING", JOB_DB_CONNECTIONS="10",
+        for i in range(jobs)
     )
-    workers = [support.start_worker(env, "scribe", concurrency=concurrency, pool=pool, name=f"bench-{pool}-{i}")
-               for i in range(processes)]
+    env = support.process_env(
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        REDIS_URL=os.environ["REDIS_URL"],
+        DATA_DIR=str(settings.DATA_DIR),
+        ELEVENLABS_API_KEY=fake.api_key,
+        ELEVENLABS_BASE_URL=fake.base_url,
+        SCRIBE_MAX_CONCURRENCY=str(max(concurrency, 1)),
+        LOG_LEVEL="WARNING",
+        JOB_DB_CONNECTIONS="10",
+    )
+    workers = [
+        support.start_worker(env, "scribe", concurrency=concurrency, pool=pool, name=f"bench-{pool}-{i}")
+        for i in range(processes)
+    ]
     try:
         fake.peak_in_flight = 0
         before = len(fake.stt_requests())
@@ -106,9 +123,14 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
         for row in rows:
             services.enqueue(row)
         done = support.wait_until(
-            lambda: Transcript.objects.filter(owner=user).exclude(status__in=[Status.QUEUED, Status.TRANSCRIBING])
-            .count() == jobs, timeout=120 + 3 * fake.latency * max(jobs / (concurrency * processes), 1), interval=0.1,
-            message="batch finished (see the worker log in DATA_DIR)")
+            lambda: (
+                Transcript.objects.filter(owner=user).exclude(status__in=[Status.QUEUED, Status.TRANSCRIBING]).count()
+                == jobs
+            ),
+            timeout=120 + 3 * fake.latency * max(jobs / (concurrency * processes), 1),
+            interval=0.1,
+            message="batch finished (see the worker log in DATA_DIR)",
+        )
         wall = time.monotonic() - started
         cpu = sum(children_cpu(worker.popen.pid) for worker in workers) - cpu_before
         statuses = dict.fromkeys(Status.values, 0)
@@ -117,9 +139,17 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
         arrivals = sorted(r.received_at for r in fake.stt_requests()[before:])
         last_sent = arrivals[-1] - started if arrivals else 0.0
         errors = set(Transcript.objects.filter(owner=user, status=Status.FAILED).values_list("error", flat=True))
-        return {"jobs": jobs, "wall": wall, "peak": fake.peak_in_flight, "cpu": cpu, "done": done,
-                "requests": len(fake.stt_requests()) - before, "statuses": statuses, "errors": errors,
-                "last_sent": last_sent}
+        return {
+            "jobs": jobs,
+            "wall": wall,
+            "peak": fake.peak_in_flight,
+            "cpu": cpu,
+            "done": done,
+            "requests": len(fake.stt_requests()) - before,
+            "statuses": statuses,
+            "errors": errors,
+            "last_sent": last_sent,
+        }
     finally:
         for worker in workers:
             worker.stop()
@@ -133,8 +163,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--latency", type=float, default=5.0, help="seconds each Scribe request takes (L)")
     parser.add_argument("--threads", type=int, default=500, help="threads of the scribe worker")
-    parser.add_argument("--processes", type=int, default=2,
-                        help="scribe worker processes on this host (one per core), each with threads/processes threads")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="scribe worker processes on this host (one per core), each with threads/processes threads",
+    )
     parser.add_argument("--baseline-jobs", type=int, default=10, help="jobs for the prefork -c 2 baseline")
     args = parser.parse_args()
     # Stopped from outside (timeout, Ctrl-C): still stop the workers it started.
@@ -149,22 +183,29 @@ def main() -> None:
     latency = args.latency
     with FakeScribe(latency=latency) as fake:
         baseline = run_batch(fake, jobs=args.baseline_jobs, pool="prefork", concurrency=2)
-        threaded = run_batch(fake, jobs=args.jobs, pool="threads", concurrency=args.threads // args.processes,
-                             processes=args.processes)
+        threaded = run_batch(
+            fake, jobs=args.jobs, pool="threads", concurrency=args.threads // args.processes, processes=args.processes
+        )
     print(f"fake Scribe latency L = {latency:.1f} s; {os.cpu_count()} cores")
-    for label, result in (("prefork -c 2 (baseline)", baseline),
-                          (f"{args.processes} x threads -c {args.threads // args.processes}", threaded)):
-        print(f"{label:26s} jobs={result['jobs']:4d}  wall={result['wall']:7.2f} s"
-              f"  wall/L={result['wall'] / latency:6.2f}  peak in flight={result['peak']:4d}"
-              f"  requests={result['requests']:4d}  worker CPU/job={1000 * result['cpu'] / result['jobs']:6.1f} ms"
-              f"  last request sent after {result['last_sent']:.2f} s"
-              "  statuses=" + ",".join(f"{k}:{v}" for k, v in result["statuses"].items() if v))
+    for label, result in (
+        ("prefork -c 2 (baseline)", baseline),
+        (f"{args.processes} x threads -c {args.threads // args.processes}", threaded),
+    ):
+        print(
+            f"{label:26s} jobs={result['jobs']:4d}  wall={result['wall']:7.2f} s"
+            f"  wall/L={result['wall'] / latency:6.2f}  peak in flight={result['peak']:4d}"
+            f"  requests={result['requests']:4d}  worker CPU/job={1000 * result['cpu'] / result['jobs']:6.1f} ms"
+            f"  last request sent after {result['last_sent']:.2f} s"
+            "  statuses=" + ",".join(f"{k}:{v}" for k, v in result["statuses"].items() if v)
+        )
         for error in result["errors"]:
             print("   failed:", error)
     per_job_prefork = baseline["wall"] / baseline["jobs"]
-    print(f"prefork -c 2 extrapolated to {args.jobs} jobs: {per_job_prefork * args.jobs / latency:.1f} x L;"
-          f" threads: {threaded['wall'] / latency:.2f} x L"
-          f" ({per_job_prefork * args.jobs / threaded['wall']:.0f}x faster)")
+    print(
+        f"prefork -c 2 extrapolated to {args.jobs} jobs: {per_job_prefork * args.jobs / latency:.1f} x L;"
+        f" threads: {threaded['wall'] / latency:.2f} x L"
+        f" ({per_job_prefork * args.jobs / threaded['wall']:.0f}x faster)"
+    )
 
 
 if __name__ == "__main__":

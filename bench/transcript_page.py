@@ -74,8 +74,10 @@ def percentile(samples: list[float], fraction: float) -> float:
 def report(name: str, samples: list[float], baseline: float, target: float | None) -> None:
     median = statistics.median(samples)
     verdict = "" if target is None else ("  OK" if median < target else "  OVER TARGET")
-    print(f"{name:<30} median {median:8.1f} ms   p95 {percentile(samples, 0.95):8.1f} ms   "
-          f"{median / baseline:6.2f}x baseline{'' if target is None else f'   target {target} ms'}{verdict}")
+    print(
+        f"{name:<30} median {median:8.1f} ms   p95 {percentile(samples, 0.95):8.1f} ms   "
+        f"{median / baseline:6.2f}x baseline{'' if target is None else f'   target {target} ms'}{verdict}"
+    )
 
 
 def bench_page(args) -> None:
@@ -111,6 +113,7 @@ def bench_page(args) -> None:
             response = client_.get(url, secure=True)  # production settings redirect plain HTTP
             assert response.status_code == 200, (url, response.status_code)
             return response
+
         return run
 
     page = get(client, f"/transcripts/{transcript.pk}/")
@@ -122,6 +125,7 @@ def bench_page(args) -> None:
             # As on the first view of a new transcript: parse `data`, render, store the body.
             TranscriptResult.objects.filter(transcript=transcript).update(page_cache={})
             view()
+
         return run
 
     report("transcript page (first view)", timed(cold(page), args.runs), base, None)
@@ -129,8 +133,12 @@ def bench_page(args) -> None:
     report("share page (first view)", timed(cold(share), args.runs), base, None)
     report("share page", timed(share, args.runs), base, TARGETS_MS["page"])
     for fmt in FORMATS:
-        report(f"export {fmt}", timed(get(client, f"/transcripts/{transcript.pk}/export/{fmt}/"), args.runs), base,
-               TARGETS_MS["export"])
+        report(
+            f"export {fmt}",
+            timed(get(client, f"/transcripts/{transcript.pk}/export/{fmt}/"), args.runs),
+            base,
+            TARGETS_MS["export"],
+        )
 
 
 def zipf_vocabulary(size: int, rng: random.Random) -> tuple[list[str], list[float]]:
@@ -161,8 +169,16 @@ def bench_search(args) -> None:
         for i in range(offset, min(offset + batch, args.library)):
             words = rng.choices(vocabulary, weights, k=150)
             texts.append(words)
-            rows.append(Transcript(owner=owner if i % 10 else other, title=f"Call {i}", engine=Engine.LOCAL,
-                                   status=Status.DONE, language_code="eng", duration=60.0))
+            rows.append(
+                Transcript(
+                    owner=owner if i % 10 else other,
+                    title=f"Call {i}",
+                    engine=Engine.LOCAL,
+                    status=Status.DONE,
+                    language_code="eng",
+                    duration=60.0,
+                )
+            )
         created = Transcript.objects.bulk_create(rows)
         results = []
         for transcript, words in zip(created, texts, strict=True):
@@ -171,12 +187,14 @@ def bench_search(args) -> None:
             results.append(TranscriptResult(transcript=transcript, data=data, original=data, text=data["text"]))
             if transcript.owner_id == owner.pk and rng.random() < 0.05:
                 at = rng.randrange(140)
-                phrases.append(" ".join(words[at:at + 3]))
+                phrases.append(" ".join(words[at : at + 3]))
         TranscriptResult.objects.bulk_create(results)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE transcripts_transcriptresult; ANALYZE transcripts_transcript")
-    print(f"\nLibrary: {args.library} transcripts ({Transcript.objects.filter(owner=owner).count()} of the searching "
-          f"user), loaded in {time.perf_counter() - started:.1f} s; database: {connection.vendor}")
+    print(
+        f"\nLibrary: {args.library} transcripts ({Transcript.objects.filter(owner=owner).count()} of the searching "
+        f"user), loaded in {time.perf_counter() - started:.1f} s; database: {connection.vendor}"
+    )
 
     def baseline():
         list(Transcript.objects.owned_by(owner).order_by("-created")[:50])
@@ -199,8 +217,10 @@ def bench_search(args) -> None:
         print(f"{'':<28} p50 {percentile(samples, 0.5):.1f} ms, p95 {percentile(samples, 0.95):.1f} ms")
     p50, p95 = percentile(everything, 0.5), percentile(everything, 0.95)
     verdict = "OK" if p95 < TARGETS_MS["search_p95"] else "OVER TARGET"
-    print(f"{'search: all queries':<28} p50 {p50:.1f} ms   p95 {p95:.1f} ms ({p95 / base:.1f}x baseline)   "
-          f"target p95 {TARGETS_MS['search_p95']} ms  {verdict}")
+    print(
+        f"{'search: all queries':<28} p50 {p50:.1f} ms   p95 {p95:.1f} ms ({p95 / base:.1f}x baseline)   "
+        f"target p95 {TARGETS_MS['search_p95']} ms  {verdict}"
+    )
 
 
 def main() -> None:

@@ -29,10 +29,20 @@ def sparse_wav(path: Path, size: int) -> Path:
     """A WAV header announcing `size - 44` bytes of PCM, and a sparse body."""
     data = size - 44
     data -= data % 2
-    header = (b"RIFF" + (36 + data).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
-              + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + RATE.to_bytes(4, "little")
-              + (RATE * 2).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
-              + b"data" + data.to_bytes(4, "little"))
+    header = (
+        b"RIFF"
+        + (36 + data).to_bytes(4, "little")
+        + b"WAVEfmt "
+        + (16).to_bytes(4, "little")
+        + (1).to_bytes(2, "little")
+        + (1).to_bytes(2, "little")
+        + RATE.to_bytes(4, "little")
+        + (RATE * 2).to_bytes(4, "little")
+        + (2).to_bytes(2, "little")
+        + (16).to_bytes(2, "little")
+        + b"data"
+        + data.to_bytes(4, "little")
+    )
     with path.open("wb") as file:
         file.write(header)
         file.truncate(44 + data)
@@ -103,10 +113,14 @@ def main() -> None:
         work.rmdir()
     print(f"daphne RSS before the big upload: {rss_before / 1024:.0f} MB")
     print(f"1 MB upload   : peak RSS growth {small_growth:6.1f} MB")
-    print(f"{args.size_mb} MB upload: peak RSS growth {big_growth:6.1f} MB (VmHWM growth {max(hwm_growth, 0):.1f} MB), "
-          f"{elapsed:.1f} s, {speed:.0f} MB/s")
-    print(f"growth big/small: {big_growth - small_growth:+.1f} MB; goal under {GOAL_GROWTH_MB} MB: "
-          f"{'met' if big_growth < GOAL_GROWTH_MB else 'NOT met'}")
+    print(
+        f"{args.size_mb} MB upload: peak RSS growth {big_growth:6.1f} MB (VmHWM growth {max(hwm_growth, 0):.1f} MB), "
+        f"{elapsed:.1f} s, {speed:.0f} MB/s"
+    )
+    print(
+        f"growth big/small: {big_growth - small_growth:+.1f} MB; goal under {GOAL_GROWTH_MB} MB: "
+        f"{'met' if big_growth < GOAL_GROWTH_MB else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

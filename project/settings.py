@@ -178,9 +178,7 @@ LOCAL_STT_BEAM_SIZE = env_int("LOCAL_STT_BEAM_SIZE", 1, minimum=1)
 
 # --- ElevenLabs Scribe --------------------------------------------------------
 ELEVENLABS_API_KEY = env_str("ELEVENLABS_API_KEY")
-ELEVENLABS_BASE_URL = env_url(
-    "ELEVENLABS_BASE_URL", "https://api.elevenlabs.io", schemes=("http", "https")
-)
+ELEVENLABS_BASE_URL = env_url("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io", schemes=("http", "https"))
 SCRIBE_MODEL = env_str("SCRIBE_MODEL", "scribe_v2")
 SCRIBE_REALTIME_MODEL = env_str("SCRIBE_REALTIME_MODEL", "scribe_v2_realtime")
 SCRIBE_MAX_CONCURRENCY = env_int("SCRIBE_MAX_CONCURRENCY", 40, minimum=1)
@@ -302,6 +300,12 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # The embedded mode keeps everything under DATA_DIR; make sure it exists.
-for _directory in (DATA_DIR, STATIC_ROOT, MEDIA_ROOT, FILE_UPLOAD_TEMP_DIR, BROKER_DIR / "queue",
-                   BROKER_DIR / "control"):
+for _directory in (
+    DATA_DIR,
+    STATIC_ROOT,
+    MEDIA_ROOT,
+    FILE_UPLOAD_TEMP_DIR,
+    BROKER_DIR / "queue",
+    BROKER_DIR / "control",
+):
     _directory.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,18 @@ from django.urls import reverse
 from transcripts.formatting import human_duration
 from transcripts.models import Status, Transcript
 
-SNAPSHOT_FIELDS = ("id", "owner_id", "title", "status", "progress", "error", "engine",
-                   "language_code", "duration", "updated")
+SNAPSHOT_FIELDS = (
+    "id",
+    "owner_id",
+    "title",
+    "status",
+    "progress",
+    "error",
+    "engine",
+    "language_code",
+    "duration",
+    "updated",
+)
 
 
 def group_for(user_id: int) -> str:

@@ -96,16 +96,62 @@ def silent_wav(seconds: float, rate: int = 16000) -> bytes:
     return buffer.getvalue()
 
 
-SUBJECTS = ["the baker", "my neighbour", "a young teacher", "the old captain", "our doctor", "the farmer",
-            "a tired student", "the mayor", "my sister", "the gardener", "a quiet painter", "the driver"]
-VERBS = ["carried", "painted", "found", "sold", "cleaned", "borrowed", "opened", "watched", "described",
-         "repaired", "ordered", "forgot"]
-OBJECTS = ["a heavy wooden table", "the green bicycle", "seven fresh apples", "a letter from London",
-           "the broken window", "a basket of bread", "the silver key", "an umbrella", "the morning paper",
-           "a box of candles", "the blue jacket", "a small boat"]
-PLACES = ["near the station", "before lunch", "in the garden", "after the storm", "at the market",
-          "by the river", "on Sunday", "behind the church", "during the concert", "in the kitchen",
-          "at the harbour", "under the bridge"]
+SUBJECTS = [
+    "the baker",
+    "my neighbour",
+    "a young teacher",
+    "the old captain",
+    "our doctor",
+    "the farmer",
+    "a tired student",
+    "the mayor",
+    "my sister",
+    "the gardener",
+    "a quiet painter",
+    "the driver",
+]
+VERBS = [
+    "carried",
+    "painted",
+    "found",
+    "sold",
+    "cleaned",
+    "borrowed",
+    "opened",
+    "watched",
+    "described",
+    "repaired",
+    "ordered",
+    "forgot",
+]
+OBJECTS = [
+    "a heavy wooden table",
+    "the green bicycle",
+    "seven fresh apples",
+    "a letter from London",
+    "the broken window",
+    "a basket of bread",
+    "the silver key",
+    "an umbrella",
+    "the morning paper",
+    "a box of candles",
+    "the blue jacket",
+    "a small boat",
+]
+PLACES = [
+    "near the station",
+    "before lunch",
+    "in the garden",
+    "after the storm",
+    "at the market",
+    "by the river",
+    "on Sunday",
+    "behind the church",
+    "during the concert",
+    "in the kitchen",
+    "at the harbour",
+    "under the bridge",
+]
 
 
 def story(sentences: int, seed: int = 7) -> str:

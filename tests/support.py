@@ -53,8 +53,9 @@ class Process:
     def __init__(self, command: list[str], env: dict[str, str], log_name: str):
         self.log_path = Path(env["DATA_DIR"]) / f"{log_name}.log"
         self.log = open(self.log_path, "ab")  # noqa: SIM115
-        self.popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -75,9 +76,12 @@ class Process:
 
 
 def process_env(**overrides: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PYTEST_", "ELEVENLABS_", "TEST_DATABASE_", "TEST_REDIS_"))
-           and key != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # set for Playwright in the test process only
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST_", "ELEVENLABS_", "TEST_DATABASE_", "TEST_REDIS_"))
+        and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }  # set for Playwright in the test process only
     # Children run the real settings: tests.settings would point them at the
     # non-test database named by TEST_DATABASE_URL instead of DATABASE_URL.
     env.update({"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "DJANGO_SETTINGS_MODULE": "project.settings"})
@@ -86,17 +90,44 @@ def process_env(**overrides: str) -> dict[str, str]:
 
 
 def start_daphne(env: dict[str, str], port: int) -> Process:
-    process = Process([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                       "project.asgi:application"], env, f"daphne-{port}")
+    process = Process(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+        env,
+        f"daphne-{port}",
+    )
     wait_for_http(f"http://127.0.0.1:{port}/")
     return process
 
 
-def start_worker(env: dict[str, str], queues: str = "local,scribe,default", *, beat: bool = False,
-                 concurrency: int = 1, name: str = "test", pool: str = "prefork") -> Process:
-    command = [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", queues, "-c", str(concurrency),
-               "-P", pool, "-n", f"{name}-{time.monotonic_ns()}@%h", "--loglevel=INFO", "--without-gossip",
-               "--without-mingle", "--without-heartbeat"]
+def start_worker(
+    env: dict[str, str],
+    queues: str = "local,scribe,default",
+    *,
+    beat: bool = False,
+    concurrency: int = 1,
+    name: str = "test",
+    pool: str = "prefork",
+) -> Process:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "project",
+        "worker",
+        "-Q",
+        queues,
+        "-c",
+        str(concurrency),
+        "-P",
+        pool,
+        "-n",
+        f"{name}-{time.monotonic_ns()}@%h",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
     if beat:
         command += ["-B", "-s", str(Path(env["DATA_DIR"]) / f"beat-{name}")]
     process = Process(command, env, f"worker-{name}")
@@ -127,7 +158,8 @@ def convert(source: Path, target: Path, *extra: str) -> Path:
 
     with av.open(str(source)) as inp, av.open(str(target), "w") as out:
         codec = {".mp3": "mp3", ".m4a": "aac", ".mp4": "aac", ".ogg": "libopus", ".flac": "flac"}.get(
-            target.suffix, "pcm_s16le")
+            target.suffix, "pcm_s16le"
+        )
         stream_in = inp.streams.audio[0]
         rate = 48000 if codec == "libopus" else stream_in.codec_context.sample_rate
         stream_out = out.add_stream(codec, rate=rate, layout="mono")

@@ -21,8 +21,16 @@ pytestmark = pytest.mark.slow
 
 def embedded_env(data_dir: Path) -> dict[str, str]:
     env = support.process_env(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="project.settings")
-    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "PROGRESS_POLL_SECONDS", "S3_BUCKET",
-                 "DEFAULT_ENGINE", "SECRET_KEY", "DEBUG"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "PROGRESS_POLL_SECONDS",
+        "S3_BUCKET",
+        "DEFAULT_ENGINE",
+        "SECRET_KEY",
+        "DEBUG",
+    ):
         env.pop(name, None)
     return env
 
@@ -31,8 +39,14 @@ def embedded_env(data_dir: Path) -> dict[str, str]:
 def embedded_site(tmp_path):
     env = embedded_env(tmp_path / "data")
     (tmp_path / "data").mkdir()
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=support.ROOT, env=env, check=True,
-                   capture_output=True, timeout=180)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=support.ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     port = support.free_port()
     server = support.Process([sys.executable, "manage.py", "serve", "--port", str(port)], env, "serve")
     base_url = f"http://127.0.0.1:{port}"
@@ -51,19 +65,28 @@ def test_embedded_site_signs_up_uploads_transcribes_and_pushes_progress(embedded
     base_url, server = embedded_site
     with httpx.Client(base_url=base_url, timeout=60, follow_redirects=True) as http:
         form = http.get("/accounts/signup/").text
-        answer = http.post("/accounts/signup/", data={
-            "csrfmiddlewaretoken": csrf_of(http, form), "username": "carol", "email": "carol@example.com",
-            "password1": "a long and unusual passphrase", "password2": "a long and unusual passphrase",
-        })
+        answer = http.post(
+            "/accounts/signup/",
+            data={
+                "csrfmiddlewaretoken": csrf_of(http, form),
+                "username": "carol",
+                "email": "carol@example.com",
+                "password1": "a long and unusual passphrase",
+                "password2": "a long and unusual passphrase",
+            },
+        )
         assert answer.url.path == "/transcripts/upload/", answer.text[:2000]
         session = http.cookies["sessionid"]
         socket = web.JobSocket(base_url, session)
 
         path = speech(SENTENCE + " " + SENTENCE)
         with path.open("rb") as file:
-            created = http.post("/transcripts/upload/file/", data={"engine": "local"},
-                                files={"file": (path.name, file)},
-                                headers={"X-CSRFToken": http.cookies["csrftoken"], "Accept": "application/json"})
+            created = http.post(
+                "/transcripts/upload/file/",
+                data={"engine": "local"},
+                files={"file": (path.name, file)},
+                headers={"X-CSRFToken": http.cookies["csrftoken"], "Accept": "application/json"},
+            )
         assert created.status_code == 201, created.text
         job = created.json()
 
@@ -76,8 +99,9 @@ def test_embedded_site_signs_up_uploads_transcribes_and_pushes_progress(embedded
         page = http.get(job["url"]).text.lower()
         assert web.words_found(SENTENCE, re.sub(r"<[^>]+>", " ", page)) >= 0.6
 
-        support.wait_until(lambda: any(m["status"] == "done" for m in socket.messages), 15,
-                           message="the socket to report done")
+        support.wait_until(
+            lambda: any(m["status"] == "done" for m in socket.messages), 15, message="the socket to report done"
+        )
         socket.close()
     mine = [message for message in socket.messages if message["id"] == job["id"]]
     assert {"done"} < {message["status"] for message in mine}, mine

@@ -73,8 +73,12 @@ def owned_rows(user) -> list[models.Model]:
 
 def candidate_values(kind: str | None, rows: list[models.Model]) -> set[str]:
     if kind == "uuid":
-        return {str(getattr(row, field.name)) for row in rows for field in row._meta.concrete_fields
-                if isinstance(field, models.UUIDField)}
+        return {
+            str(getattr(row, field.name))
+            for row in rows
+            for field in row._meta.concrete_fields
+            if isinstance(field, models.UUIDField)
+        }
     return {str(row.pk) for row in rows if isinstance(row.pk, int)}
 
 
@@ -87,7 +91,7 @@ def urls_for(route: str, rows: list[models.Model]) -> list[str]:
             filled = route
             for index, match in reversed(list(enumerate(arguments))):
                 chosen = value if index == value_index else next(iter(candidate_values(match["kind"], rows)), "1")
-                filled = filled[: match.start()] + chosen + filled[match.end():]
+                filled = filled[: match.start()] + chosen + filled[match.end() :]
             urls.append("/" + filled)
     return urls
 
@@ -96,19 +100,33 @@ def urls_for(route: str, rows: list[models.Model]) -> list[str]:
 def alice_objects(user, speech):
     """One of each thing a user can own: a finished and a running transcript."""
     path = support.speech_file("Ownership is checked on every page.")
-    media = Media(owner=user, original_name="a.wav", extension=".wav", size=path.stat().st_size,
-                  format_name="wav", duration=2.0, channels=1, sample_rate=22050)
+    media = Media(
+        owner=user,
+        original_name="a.wav",
+        extension=".wav",
+        size=path.stat().st_size,
+        format_name="wav",
+        duration=2.0,
+        channels=1,
+        sample_rate=22050,
+    )
     with path.open("rb") as file:
         media.file.save("a.wav", file, save=True)
-    done = Transcript.objects.create(owner=user, media=media, title="Alice's", engine="local",
-                                     status=Status.DONE, duration=2.0)
-    words = {"language_code": "en", "text": "hello", "words": [
-        {"text": "hello", "start": 0.0, "end": 0.5, "type": "word", "speaker_id": "speaker_0"}]}
+    done = Transcript.objects.create(
+        owner=user, media=media, title="Alice's", engine="local", status=Status.DONE, duration=2.0
+    )
+    words = {
+        "language_code": "en",
+        "text": "hello",
+        "words": [{"text": "hello", "start": 0.0, "end": 0.5, "type": "word", "speaker_id": "speaker_0"}],
+    }
     TranscriptResult.objects.create(transcript=done, data=words, original=words, text="hello")
-    running = Transcript.objects.create(owner=user, media=media, title="Running", engine="local",
-                                        status=Status.TRANSCRIBING, duration=2.0)
-    failed = Transcript.objects.create(owner=user, media=media, title="Failed", engine="local",
-                                       status=Status.FAILED, duration=2.0, error="No.")
+    running = Transcript.objects.create(
+        owner=user, media=media, title="Running", engine="local", status=Status.TRANSCRIBING, duration=2.0
+    )
+    failed = Transcript.objects.create(
+        owner=user, media=media, title="Failed", engine="local", status=Status.FAILED, duration=2.0, error="No."
+    )
     return [done, running, failed]
 
 
@@ -179,8 +197,9 @@ def test_job_socket_only_carries_the_owners_jobs(make_site, user, other_user, mo
     transcript = Transcript.objects.create(owner=user, title="Secret plans", engine="local", duration=1)
     for progress in (10, 20, 30):
         publish_change(transcript, progress)
-        support.wait_until(lambda p=progress: any(m["progress"] == p for m in alice.messages), 10,
-                           message=f"alice to see {progress}%")
+        support.wait_until(
+            lambda p=progress: any(m["progress"] == p for m in alice.messages), 10, message=f"alice to see {progress}%"
+        )
     alice.close()
     bob.close()
     assert all(message["id"] == transcript.pk for message in alice.messages)

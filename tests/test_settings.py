@@ -23,34 +23,40 @@ def environ(monkeypatch):
     return set_value
 
 
-@pytest.mark.parametrize(("value", "expected"), [("true", True), ("1", True), ("ON", True), ("no", False),
-                                                 ("0", False), ("False", False)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", True), ("1", True), ("ON", True), ("no", False), ("0", False), ("False", False)]
+)
 def test_env_bool_reads_common_spellings(environ, value, expected):
     environ("VERBATIM_FLAG", value)
     assert env.env_bool("VERBATIM_FLAG", not expected) is expected
 
 
-@pytest.mark.parametrize(("reader", "value", "kwargs"), [
-    (env.env_bool, "maybe", {"default": True}),
-    (env.env_int, "ten", {"default": 1}),
-    (env.env_int, "2.5", {"default": 1}),
-    (env.env_int, "0", {"default": 1, "minimum": 1}),
-    (env.env_float, "fast", {"default": 1.0}),
-    (env.env_float, "-1", {"default": 1.0, "minimum": 0}),
-    (env.env_bytes, "3 parsecs", {"default": 1}),
-    (env.env_bytes, "-5MB", {"default": 1}),
-    (env.env_bytes, "GB", {"default": 1}),
-    (env.env_url, "ftp://example.com", {"schemes": ("http", "https")}),
-    (env.env_url, "example.com", {"schemes": ("http", "https")}),
-])
+@pytest.mark.parametrize(
+    ("reader", "value", "kwargs"),
+    [
+        (env.env_bool, "maybe", {"default": True}),
+        (env.env_int, "ten", {"default": 1}),
+        (env.env_int, "2.5", {"default": 1}),
+        (env.env_int, "0", {"default": 1, "minimum": 1}),
+        (env.env_float, "fast", {"default": 1.0}),
+        (env.env_float, "-1", {"default": 1.0, "minimum": 0}),
+        (env.env_bytes, "3 parsecs", {"default": 1}),
+        (env.env_bytes, "-5MB", {"default": 1}),
+        (env.env_bytes, "GB", {"default": 1}),
+        (env.env_url, "ftp://example.com", {"schemes": ("http", "https")}),
+        (env.env_url, "example.com", {"schemes": ("http", "https")}),
+    ],
+)
 def test_readers_refuse_bad_values_by_name(environ, reader, value, kwargs):
     environ("VERBATIM_SETTING", value)
     with pytest.raises(ImproperlyConfigured, match="VERBATIM_SETTING"):
         reader("VERBATIM_SETTING", **kwargs)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("3GB", 3 * 1000**3), ("500MiB", 500 * 1024**2), ("1024", 1024),
-                                                 ("1.5 kb", 1500), ("2TB", 2 * 1000**4)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("3GB", 3 * 1000**3), ("500MiB", 500 * 1024**2), ("1024", 1024), ("1.5 kb", 1500), ("2TB", 2 * 1000**4)],
+)
 def test_env_bytes_reads_sizes(environ, value, expected):
     environ("VERBATIM_SIZE", value)
     assert env.env_bytes("VERBATIM_SIZE", 1) == expected
@@ -68,11 +74,15 @@ def test_unset_or_empty_values_give_the_default(environ, monkeypatch):
 
 def run_settings(code: str, **environment: str) -> subprocess.CompletedProcess:
     """Import the real settings in a fresh interpreter with this environment."""
-    clean = {key: value for key, value in support.process_env().items()
-             if key not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")}
+    clean = {
+        key: value
+        for key, value in support.process_env().items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
+    }
     clean.update(DJANGO_SETTINGS_MODULE="project.settings", **environment)
-    return subprocess.run([sys.executable, "-c", code], cwd=support.ROOT, env=clean, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=support.ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
@@ -90,11 +100,21 @@ def test_a_typo_in_a_setting_stops_the_process(tmp_path):
 def test_production_settings_pass_the_deployment_checks(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=support.ROOT, capture_output=True, text=True, timeout=120,
-        env={key: value for key, value in support.process_env(
-            DJANGO_SETTINGS_MODULE="project.settings", DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50),
-            ALLOWED_HOSTS="example.com", DATA_DIR=str(tmp_path),
-        ).items() if key not in ("DATABASE_URL", "REDIS_URL")},
+        cwd=support.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            key: value
+            for key, value in support.process_env(
+                DJANGO_SETTINGS_MODULE="project.settings",
+                DEBUG="false",
+                SECRET_KEY=secrets.token_urlsafe(50),
+                ALLOWED_HOSTS="example.com",
+                DATA_DIR=str(tmp_path),
+            ).items()
+            if key not in ("DATABASE_URL", "REDIS_URL")
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -30,7 +30,8 @@ def signed_in(base_url: str, session: str, timeout: float = 120) -> httpx.Client
     # Any 32-character secret is a valid CSRF token when cookie and header agree.
     token = get_random_string(32)
     return httpx.Client(
-        base_url=base_url, timeout=timeout,
+        base_url=base_url,
+        timeout=timeout,
         cookies={settings.SESSION_COOKIE_NAME: session, settings.CSRF_COOKIE_NAME: token},
         headers={"X-CSRFToken": token, "Accept": "application/json"},
     )
@@ -53,6 +54,7 @@ def wait_for_status(pk: int, *statuses: str, timeout: float = 120) -> Transcript
 
 def words_found(expected: str, heard: str) -> float:
     """Share of the expected words that appear in what was heard."""
+
     def normalise(text: str) -> list[str]:
         return ["".join(c for c in word.lower() if c.isalnum()) for word in text.split()]
 
@@ -72,8 +74,9 @@ class JobSocket:
             headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={session}"
         self.messages: list[dict] = []
         self.closed_code: int | None = None
-        self._connect = connect(base_url.replace("http", "ws", 1) + "/ws/jobs/", additional_headers=headers,
-                                open_timeout=10)
+        self._connect = connect(
+            base_url.replace("http", "ws", 1) + "/ws/jobs/", additional_headers=headers, open_timeout=10
+        )
         self.connection = self._connect.__enter__()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()

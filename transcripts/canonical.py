@@ -1,8 +1,8 @@
 """Helpers for the canonical transcript shape (the Scribe response shape):
 
-    {"language_code", "language_probability", "text", "words": [
-        {"text", "start", "end", "type": "word"|"spacing"|"audio_event",
-         "speaker_id", "logprob", "channel_index"?, "characters"?}]}
+{"language_code", "language_probability", "text", "words": [
+    {"text", "start", "end", "type": "word"|"spacing"|"audio_event",
+     "speaker_id", "logprob", "channel_index"?, "characters"?}]}
 """
 
 from __future__ import annotations

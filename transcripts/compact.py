@@ -37,8 +37,15 @@ def load(text: str) -> dict:
     names = [NAMES[code] for code in columns["type"]]
     words = [
         {"text": t, "start": s, "end": e, "type": n, "speaker_id": sp, "channel_index": ch}
-        for t, s, e, n, sp, ch in zip(columns["text"], columns["start"], columns["end"], names,
-                                      columns["speaker"], columns["channel"], strict=True)
+        for t, s, e, n, sp, ch in zip(
+            columns["text"],
+            columns["start"],
+            columns["end"],
+            names,
+            columns["speaker"],
+            columns["channel"],
+            strict=True,
+        )
     ]
     data = dict(columns["header"])
     data["words"] = words
@@ -51,7 +58,7 @@ def key_of(text: str) -> str:
     prefix = '{"key":"'
     if not text.startswith(prefix):
         return ""
-    return text[len(prefix):text.index('"', len(prefix))]
+    return text[len(prefix) : text.index('"', len(prefix))]
 
 
 def data_for_export(transcript_id: int) -> dict | None:

@@ -50,8 +50,11 @@ def _text(value: str) -> str:
 
 
 def paragraph(text: str, *, bold: bool = False, size_half_points: int = 22, color: str = "") -> str:
-    props = ("<w:b/>" if bold else "") + (f'<w:color w:val="{color}"/>' if color else "") \
+    props = (
+        ("<w:b/>" if bold else "")
+        + (f'<w:color w:val="{color}"/>' if color else "")
         + f'<w:sz w:val="{size_half_points}"/>'
+    )
     return f'<w:p><w:r><w:rPr>{props}</w:rPr><w:t xml:space="preserve">{_text(text)}</w:t></w:r></w:p>'
 
 

@@ -76,8 +76,9 @@ def reassign(data: dict, first: int, last: int, speaker_id: str | None) -> dict:
     elif speaker_id not in speaker_ids(data) and speaker_id not in speaker_names(data):
         raise EditError("There is no such speaker in this transcript.")
     edited = dict(data)
-    edited["words"] = words[:first] + [{**word, "speaker_id": speaker_id} for word in words[first:last + 1]] \
-        + words[last + 1:]
+    edited["words"] = (
+        words[:first] + [{**word, "speaker_id": speaker_id} for word in words[first : last + 1]] + words[last + 1 :]
+    )
     return edited
 
 
@@ -90,7 +91,7 @@ def correct_words(data: dict, first: int, last: int, text: str) -> dict:
     words = _checked_range(data, first, last)
     if len(text) > MAX_CORRECTION_CHARS:
         raise EditError("That correction is too long.")
-    old = words[first:last + 1]
+    old = words[first : last + 1]
     old_tokens = [word for word in old if word["type"] != "spacing"]
     if not old_tokens:
         raise EditError("Choose a word to correct.")
@@ -103,7 +104,7 @@ def correct_words(data: dict, first: int, last: int, text: str) -> dict:
     else:
         replacement = _spread(new_texts, old_tokens[0], old_tokens[-1]["end"])
     edited = dict(data)
-    edited["words"] = words[:first] + replacement + words[last + 1:]
+    edited["words"] = words[:first] + replacement + words[last + 1 :]
     return refresh_text(edited)
 
 
@@ -135,10 +136,16 @@ def _spread(texts: list[str], template: dict, end: float | None) -> list[dict]:
     tokens, cursor = [], start
     for text in texts:
         length = (end - start) * len(text) / total
-        tokens.append({
-            "text": text, "start": round(cursor, 3), "end": round(cursor + length, 3),
-            "type": "audio_event" if canonical.AUDIO_EVENT.match(text) else "word", "logprob": 0.0, **extra,
-        })
+        tokens.append(
+            {
+                "text": text,
+                "start": round(cursor, 3),
+                "end": round(cursor + length, 3),
+                "type": "audio_event" if canonical.AUDIO_EVENT.match(text) else "word",
+                "logprob": 0.0,
+                **extra,
+            }
+        )
         cursor += length
     tokens[-1]["end"] = end
     return canonical.with_spacing(tokens)
@@ -189,6 +196,10 @@ def _save(transcript_id: int, source: str, operation) -> dict:
         cache = rendering.page_cache(data, now)
         # The export copy is rebuilt by the next export (most edits are followed by more edits).
         TranscriptResult.objects.filter(pk=result.pk).update(
-            data=data, text=data["text"], updated=now, page_cache=cache, export_cache="",
+            data=data,
+            text=data["text"],
+            updated=now,
+            page_cache=cache,
+            export_cache="",
         )
     return cache

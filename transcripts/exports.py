@@ -92,8 +92,11 @@ def to_docx(data: dict, title: str, options: TextOptions = TextOptions()) -> byt
 
 
 def to_pdf(data: dict, title: str, options: TextOptions = TextOptions()) -> bytes:
-    if pdf.can_encode(title) and pdf.can_encode(data.get("text", "")) and pdf.can_encode(
-            " ".join((data.get("speaker_names") or {}).values())):
+    if (
+        pdf.can_encode(title)
+        and pdf.can_encode(data.get("text", ""))
+        and pdf.can_encode(" ".join((data.get("speaker_names") or {}).values()))
+    ):
         return _pdf_core_fonts(data, title, options)
     return _pdf_unicode(data, title, options)
 
@@ -155,8 +158,14 @@ CONTENT_TYPES = {
 }
 
 
-def export(data: dict, fmt: str, *, title: str, text_options: TextOptions = TextOptions(),
-           cue_options: CueOptions = CueOptions()) -> Export:
+def export(
+    data: dict,
+    fmt: str,
+    *,
+    title: str,
+    text_options: TextOptions = TextOptions(),
+    cue_options: CueOptions = CueOptions(),
+) -> Export:
     if fmt == "txt":
         content = to_txt(data, text_options)
     elif fmt == "srt":

@@ -9,11 +9,30 @@ from transcripts.engines import TranscriptionOptions
 from transcripts.models import Engine
 
 LANGUAGES = [
-    ("", "Detect automatically"), ("en", "English"), ("es", "Spanish"), ("fr", "French"),
-    ("de", "German"), ("it", "Italian"), ("pt", "Portuguese"), ("nl", "Dutch"), ("pl", "Polish"),
-    ("sv", "Swedish"), ("da", "Danish"), ("no", "Norwegian"), ("fi", "Finnish"), ("cs", "Czech"),
-    ("ru", "Russian"), ("uk", "Ukrainian"), ("tr", "Turkish"), ("el", "Greek"), ("ar", "Arabic"),
-    ("he", "Hebrew"), ("hi", "Hindi"), ("ja", "Japanese"), ("ko", "Korean"), ("zh", "Chinese"),
+    ("", "Detect automatically"),
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("de", "German"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+    ("nl", "Dutch"),
+    ("pl", "Polish"),
+    ("sv", "Swedish"),
+    ("da", "Danish"),
+    ("no", "Norwegian"),
+    ("fi", "Finnish"),
+    ("cs", "Czech"),
+    ("ru", "Russian"),
+    ("uk", "Ukrainian"),
+    ("tr", "Turkish"),
+    ("el", "Greek"),
+    ("ar", "Arabic"),
+    ("he", "Hebrew"),
+    ("hi", "Hindi"),
+    ("ja", "Japanese"),
+    ("ko", "Korean"),
+    ("zh", "Chinese"),
 ]
 # Scribe's documented limits for a key term.
 KEYTERM_MAX_CHARS = 49
@@ -35,8 +54,12 @@ class UploadOptionsForm(forms.Form):
     diarize = forms.BooleanField(required=False, label="Identify speakers")
     num_speakers = forms.IntegerField(required=False, min_value=1, max_value=32, label="Number of speakers")
     tag_audio_events = forms.BooleanField(required=False, initial=True, label="Tag audio events (laughter, music…)")
-    keyterms = forms.CharField(required=False, label="Key terms", widget=forms.Textarea(attrs={"rows": 2}),
-                               help_text="Names and jargon to listen for, one per line or comma-separated.")
+    keyterms = forms.CharField(
+        required=False,
+        label="Key terms",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Names and jargon to listen for, one per line or comma-separated.",
+    )
     multichannel = forms.BooleanField(required=False, label="Transcribe each channel separately")
 
     def __init__(self, *args, **kwargs):

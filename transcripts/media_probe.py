@@ -156,7 +156,9 @@ def probe(path: str, timeout: float) -> MediaInfo:
     try:
         completed = subprocess.run(
             [sys.executable, "-m", "transcripts.media_probe", path],
-            capture_output=True, timeout=timeout, check=False,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
             cwd=Path(__file__).resolve().parent.parent,
         )
     except subprocess.TimeoutExpired:

@@ -128,8 +128,12 @@ class Transcript(models.Model):
         lease = now + timedelta(seconds=settings.JOB_LEASE_SECONDS)
         return self._guarded_update(
             Q(status=Status.QUEUED),
-            status=Status.TRANSCRIBING, attempts=F("attempts") + 1,
-            lease_expires_at=lease, started_at=now, progress=0, error="",
+            status=Status.TRANSCRIBING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=lease,
+            started_at=now,
+            progress=0,
+            error="",
         )
 
     def renew_lease(self) -> bool:
@@ -140,23 +144,34 @@ class Transcript(models.Model):
         """False once the job is no longer running (cancelled, say)."""
         lease = timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
         return self._guarded_update(
-            Q(status=Status.TRANSCRIBING), progress=round(min(max(percent, 0), 99.9), 1), lease_expires_at=lease,
+            Q(status=Status.TRANSCRIBING),
+            progress=round(min(max(percent, 0), 99.9), 1),
+            lease_expires_at=lease,
         )
 
     def mark_waiting(self, request_id: str) -> bool:
         return self._guarded_update(
-            Q(status=Status.TRANSCRIBING), status=Status.WAITING, provider_request_id=request_id, lease_expires_at=None,
+            Q(status=Status.TRANSCRIBING),
+            status=Status.WAITING,
+            provider_request_id=request_id,
+            lease_expires_at=None,
         )
 
     def fail(self, reason: str) -> bool:
         return self._guarded_update(
-            Q(status__in=ACTIVE_STATUSES), status=Status.FAILED, error=reason, finished_at=timezone.now(),
+            Q(status__in=ACTIVE_STATUSES),
+            status=Status.FAILED,
+            error=reason,
+            finished_at=timezone.now(),
             lease_expires_at=None,
         )
 
     def cancel(self) -> bool:
         return self._guarded_update(
-            Q(status__in=ACTIVE_STATUSES), status=Status.CANCELLED, error="Cancelled.", finished_at=timezone.now(),
+            Q(status__in=ACTIVE_STATUSES),
+            status=Status.CANCELLED,
+            error="Cancelled.",
+            finished_at=timezone.now(),
             lease_expires_at=None,
         )
 

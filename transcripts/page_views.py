@@ -38,8 +38,9 @@ def load_json_bytes(transcript_id: int) -> bytes:
     several times faster than parsing megabytes into Python and dumping them again."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT data::text FROM transcripts_transcriptresult WHERE transcript_id = %s",
-                           [transcript_id])
+            cursor.execute(
+                "SELECT data::text FROM transcripts_transcriptresult WHERE transcript_id = %s", [transcript_id]
+            )
             row = cursor.fetchone()
         if row is None:
             raise Http404("This transcript is not finished.")
@@ -216,7 +217,9 @@ def shares(request: HttpRequest, pk: int) -> HttpResponse:
             days = _number(request.POST, "expires_in_days", 0) or None
             try:
                 _, token = sharing.create_link(
-                    transcript, expires_in_days=days, label=request.POST.get("label", ""),
+                    transcript,
+                    expires_in_days=days,
+                    label=request.POST.get("label", ""),
                     allow_audio=request.POST.get("allow_audio") == "on",
                     allow_download=request.POST.get("allow_download") == "on",
                 )
@@ -225,9 +228,15 @@ def shares(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 # Shown once: only the token's hash is kept.
                 new_url = request.build_absolute_uri(reverse("share", args=[token]))
-    response = render(request, "transcripts/shares.html", {
-        "transcript": transcript, "links": sharing.links_for(transcript), "new_url": new_url,
-    })
+    response = render(
+        request,
+        "transcripts/shares.html",
+        {
+            "transcript": transcript,
+            "links": sharing.links_for(transcript),
+            "new_url": new_url,
+        },
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 

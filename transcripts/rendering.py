@@ -42,7 +42,7 @@ def render_turns(data: dict) -> str:
         start = word.get("start") or 0.0
         if key != turn_key:
             if turn_key is not None:
-                parts[header_at] = parts[header_at].replace("data-last=\"\"", f'data-last="{last_index}"', 1)
+                parts[header_at] = parts[header_at].replace('data-last=""', f'data-last="{last_index}"', 1)
                 append("</p></section>")
             turn_key, pending_space, first_index = key, "", index
             if key[0] not in labels:
@@ -56,7 +56,7 @@ def render_turns(data: dict) -> str:
         css = ' class="event"' if kind == "audio_event" else ""
         append(f'<span{css} data-i="{index}" data-s="{start:.2f}">{_escape(word["text"])}</span>')
     if turn_key is not None:
-        parts[header_at] = parts[header_at].replace("data-last=\"\"", f'data-last="{last_index}"', 1)
+        parts[header_at] = parts[header_at].replace('data-last=""', f'data-last="{last_index}"', 1)
         append("</p></section>")
     return "".join(parts)
 
@@ -64,9 +64,11 @@ def render_turns(data: dict) -> str:
 def _turn_header(key: tuple, label: str, first: int, start: float) -> str:
     speaker, channel = key
     channel_label = f' <span class="channel">channel {channel + 1}</span>' if channel is not None else ""
-    return (f'<section class="turn" data-first="{first}" data-last="" data-speaker="{_escape(speaker or "")}">'
-            f'<header><b class="speaker">{label}</b>{channel_label} <a class="at" href="?t={int(start)}" '
-            f'data-s="{start:.2f}">{clock(start)}</a></header><p>')
+    return (
+        f'<section class="turn" data-first="{first}" data-last="" data-speaker="{_escape(speaker or "")}">'
+        f'<header><b class="speaker">{label}</b>{channel_label} <a class="at" href="?t={int(start)}" '
+        f'data-s="{start:.2f}">{clock(start)}</a></header><p>'
+    )
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,12 @@ def speaker_list(data: dict) -> list[dict]:
 
 def page_cache(data: dict, updated) -> dict:
     """What `TranscriptResult.page_cache` holds for `data` as of `updated`."""
-    return {"key": _key(updated), "html": render_turns(data), "speakers": speaker_list(data),
-            "has_words": bool(data.get("words"))}
+    return {
+        "key": _key(updated),
+        "html": render_turns(data),
+        "speakers": speaker_list(data),
+        "has_words": bool(data.get("words")),
+    }
 
 
 def _key(updated) -> str:

@@ -42,7 +42,8 @@ class Filters:
             status=params.get("status", "") if params.get("status") in Status.values else "",
             language=params.get("language", "").strip()[:16],
             engine=params.get("engine", "") if params.get("engine") in Engine.values else "",
-            date_from=_date(params.get("from")), date_to=_date(params.get("to")),
+            date_from=_date(params.get("from")),
+            date_to=_date(params.get("to")),
         )
 
     @property
@@ -107,15 +108,17 @@ def _fallback_terms(q: str) -> list[str]:
 
 
 def _with_passages(rows: list[Transcript], q: str) -> list[Hit]:
-    data_by_id = dict(TranscriptResult.objects.filter(transcript_id__in=[row.pk for row in rows])
-                      .values_list("transcript_id", "data"))
+    data_by_id = dict(
+        TranscriptResult.objects.filter(transcript_id__in=[row.pk for row in rows]).values_list("transcript_id", "data")
+    )
     terms = _query_terms(q)
     return [_hit(row, data_by_id.get(row.pk) or {}, terms) for row in rows]
 
 
 def _query_terms(q: str) -> list[str]:
-    cleaned = " ".join(word for word in q.replace('"', " ").split()
-                       if not word.startswith("-") and word.lower() != "or")
+    cleaned = " ".join(
+        word for word in q.replace('"', " ").split() if not word.startswith("-") and word.lower() != "or"
+    )
     return normalise_words(cleaned)
 
 
@@ -128,9 +131,9 @@ def _hit(row: Transcript, data: dict, terms: list[str]) -> Hit:
     position, length = at
     texts = [word["text"] for word in tokens]
     hit.seconds = tokens[position].get("start")
-    hit.before = " ".join(texts[max(0, position - PASSAGE_BEFORE):position])
-    hit.match = " ".join(texts[position:position + length])
-    hit.after = " ".join(texts[position + length:position + length + PASSAGE_AFTER])
+    hit.before = " ".join(texts[max(0, position - PASSAGE_BEFORE) : position])
+    hit.match = " ".join(texts[position : position + length])
+    hit.after = " ".join(texts[position + length : position + length + PASSAGE_AFTER])
     if position > PASSAGE_BEFORE:
         hit.before = "… " + hit.before
     if position + length + PASSAGE_AFTER < len(texts):
@@ -156,8 +159,11 @@ def _find(tokens: list[dict], terms: list[str]) -> tuple[int, int] | None:
         current = word(position)
         if current in terms:
             first_seen.setdefault(current, position)
-        if current == terms[0] and position + count <= len(tokens) and all(
-                word(position + k) == terms[k] for k in range(1, count)):
+        if (
+            current == terms[0]
+            and position + count <= len(tokens)
+            and all(word(position + k) == terms[k] for k in range(1, count))
+        ):
             return position, count
     for term in terms:
         if term in first_seen:

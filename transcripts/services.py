@@ -78,12 +78,19 @@ def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions)
     return create_transcript(user, uploaded, info, title=title, engine=engine, options=options)
 
 
-def create_transcript(user, content: File, info: MediaInfo, *, title: str, engine: str,
-                      options: TranscriptionOptions) -> Transcript:
+def create_transcript(
+    user, content: File, info: MediaInfo, *, title: str, engine: str, options: TranscriptionOptions
+) -> Transcript:
     media = Media(
-        owner=user, original_name=(content.name or title)[:255], extension=info.extension,
-        size=content.size, format_name=info.format_name, mime_type=info.mime_type,
-        has_video=info.has_video, duration=info.duration, channels=info.channels,
+        owner=user,
+        original_name=(content.name or title)[:255],
+        extension=info.extension,
+        size=content.size,
+        format_name=info.format_name,
+        mime_type=info.mime_type,
+        has_video=info.has_video,
+        duration=info.duration,
+        channels=info.channels,
         sample_rate=info.sample_rate,
     )
     try:
@@ -91,8 +98,12 @@ def create_transcript(user, content: File, info: MediaInfo, *, title: str, engin
             media.file.save("upload", content, save=False)
             media.save()
             transcript = Transcript.objects.create(
-                owner=user, media=media, title=title, engine=engine,
-                options=options.to_dict(), duration=info.duration,
+                owner=user,
+                media=media,
+                title=title,
+                engine=engine,
+                options=options.to_dict(),
+                duration=info.duration,
             )
             transaction.on_commit(lambda: enqueue(transcript))
     except BaseException:
@@ -191,8 +202,11 @@ def on_db_thread(function, *args):
     connections in all and a Scribe worker runs hundreds of threads: only
     these few ever hold one, and no job pays for connecting. Inside a
     transaction (tests) it runs in the caller's thread, on its connection."""
-    if (connection.in_atomic_block or getattr(_on_db_thread, "active", False)
-            or threading.current_thread() is threading.main_thread()):
+    if (
+        connection.in_atomic_block
+        or getattr(_on_db_thread, "active", False)
+        or threading.current_thread() is threading.main_thread()
+    ):
         # A test's transaction, a nested call, or a one-job-per-process pool
         # (prefork, solo): the caller's own connection is the right one.
         return function(*args)
@@ -229,8 +243,11 @@ def _transcribe(transcript: Transcript) -> EngineResult | Submitted:
     media = transcript.media
     with media_on_disk(media, needed=getattr(engine, "needs_local_file", True)) as path, lease_heartbeat(transcript):
         job = EngineJob(
-            transcript_id=transcript.pk, media_path=path, media_name=media.file.name,
-            duration=media.duration, channels=media.channels,
+            transcript_id=transcript.pk,
+            media_path=path,
+            media_name=media.file.name,
+            duration=media.duration,
+            channels=media.channels,
             options=TranscriptionOptions.from_dict(transcript.options),
             progress=ProgressReporter(transcript),
         )
@@ -248,14 +265,21 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
         try:
             with transaction.atomic():
                 TranscriptResult.objects.create(
-                    transcript=transcript, data=words, original=words, raw=result.raw,
+                    transcript=transcript,
+                    data=words,
+                    original=words,
+                    raw=result.raw,
                     text=canonical.join_text(words.get("words", [])),
                 )
         except IntegrityError:
             return False
         Transcript.objects.filter(pk=transcript_id).update(
-            status=Status.DONE, progress=100, error="", lease_expires_at=None,
-            language_code=(words.get("language_code") or "")[:16], finished_at=timezone.now(),
+            status=Status.DONE,
+            progress=100,
+            error="",
+            lease_expires_at=None,
+            language_code=(words.get("language_code") or "")[:16],
+            finished_at=timezone.now(),
             updated=timezone.now(),
         )
     if len(words.get("words", ())) >= PRERENDER_MIN_WORDS:
@@ -334,11 +358,11 @@ class LeaseKeeper:
             except Exception:
                 log.exception("Renewing job leases failed")
 
-
     @staticmethod
     def renew(ids: list[int]) -> None:
         Transcript.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES[1:]).update(
-            lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+            lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        )
 
 
 lease_keeper = LeaseKeeper()

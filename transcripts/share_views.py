@@ -37,10 +37,13 @@ def _private(response: HttpResponse) -> HttpResponse:
 def page(request: HttpRequest, token: str) -> HttpResponse:
     link = _link(token)
     context = transcript_context(link.transcript, editable=False)
-    context.update({
-        "link": link, "token": token,
-        "media_url": reverse("share_media", args=[token]) if link.allow_audio and link.transcript.media_id else "",
-    })
+    context.update(
+        {
+            "link": link,
+            "token": token,
+            "media_url": reverse("share_media", args=[token]) if link.allow_audio and link.transcript.media_id else "",
+        }
+    )
     return _private(render(request, "transcripts/shared.html", context))
 
 

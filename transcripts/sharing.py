@@ -20,16 +20,26 @@ MAX_TOKEN_LENGTH = 100
 MAX_EXPIRY_DAYS = 3650
 
 
-def create_link(transcript: Transcript, *, expires_in_days: int | None = None, allow_audio: bool = True,
-                allow_download: bool = False, label: str = "") -> tuple[ShareLink, str]:
+def create_link(
+    transcript: Transcript,
+    *,
+    expires_in_days: int | None = None,
+    allow_audio: bool = True,
+    allow_download: bool = False,
+    label: str = "",
+) -> tuple[ShareLink, str]:
     """(the saved link, its token: show it now, it cannot be recovered)."""
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
         raise ValueError(f"Expiry must be between 1 and {MAX_EXPIRY_DAYS} days.")
     token, token_hash = new_token()
     expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     link = ShareLink.objects.create(
-        transcript=transcript, token_hash=token_hash, label=label[:100], allow_audio=allow_audio,
-        allow_download=allow_download, expires_at=expires_at,
+        transcript=transcript,
+        token_hash=token_hash,
+        label=label[:100],
+        allow_audio=allow_audio,
+        allow_download=allow_download,
+        expires_at=expires_at,
     )
     return link, token
 
@@ -48,8 +58,7 @@ def resolve(token: str) -> ShareLink | None:
         return None
     now = timezone.now()
     return (
-        ShareLink.objects.filter(token_hash=hash_token(token), revoked_at__isnull=True,
-                                 transcript__status=Status.DONE)
+        ShareLink.objects.filter(token_hash=hash_token(token), revoked_at__isnull=True, transcript__status=Status.DONE)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .select_related("transcript", "transcript__media")
         .first()

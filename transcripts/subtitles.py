@@ -75,8 +75,9 @@ def build_cues(data: dict, options: CueOptions = CueOptions()) -> list[Cue]:
     return [_finish(cue, options) for cue in cues if any(line for line in cue.lines)]
 
 
-def _must_break(cue: Cue, text: str, start: float, end: float, speaker: str | None, previous_end: float,
-                options: CueOptions) -> bool:
+def _must_break(
+    cue: Cue, text: str, start: float, end: float, speaker: str | None, previous_end: float, options: CueOptions
+) -> bool:
     if options.split_speakers and speaker != cue.speaker:
         return True
     if options.pause and start - previous_end >= options.pause:

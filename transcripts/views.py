@@ -31,9 +31,14 @@ def owned_transcript(request: HttpRequest, pk: int) -> Transcript:
 def library(request: HttpRequest) -> HttpResponse:
     filters = search.Filters.from_query(request.GET)
     context = {
-        "filters": filters, "statuses": Status.choices, "engines": Engine.choices,
-        "languages": Transcript.objects.owned_by(request.user).exclude(language_code="")
-        .order_by("language_code").values_list("language_code", flat=True).distinct(),
+        "filters": filters,
+        "statuses": Status.choices,
+        "engines": Engine.choices,
+        "languages": Transcript.objects.owned_by(request.user)
+        .exclude(language_code="")
+        .order_by("language_code")
+        .values_list("language_code", flat=True)
+        .distinct(),
     }
     if filters.q:
         context["hits"] = search.search(request.user, filters)
@@ -43,11 +48,15 @@ def library(request: HttpRequest) -> HttpResponse:
 
 
 def upload_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "transcripts/upload.html", {
-        "form": UploadOptionsForm(),
-        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
-        "max_upload_human": human_size(settings.MAX_UPLOAD_BYTES),
-    })
+    return render(
+        request,
+        "transcripts/upload.html",
+        {
+            "form": UploadOptionsForm(),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+            "max_upload_human": human_size(settings.MAX_UPLOAD_BYTES),
+        },
+    )
 
 
 @require_POST
@@ -56,8 +65,9 @@ def upload(request: HttpRequest) -> JsonResponse:
     progress bar). Answers JSON: the new job, or an error to show."""
     uploaded = request.FILES.get("file")  # parses the body; may stop at the limit
     if getattr(request, "upload_too_large", False):
-        return JsonResponse({"error": f"This file is larger than the {human_size(settings.MAX_UPLOAD_BYTES)} limit."},
-                            status=413)
+        return JsonResponse(
+            {"error": f"This file is larger than the {human_size(settings.MAX_UPLOAD_BYTES)} limit."}, status=413
+        )
     if uploaded is None:
         return JsonResponse({"error": "Choose a file to upload."}, status=400)
     form = UploadOptionsForm(request.POST)

@@ -41,8 +41,7 @@ def test_upload_with_scribe_and_diarization_shows_speakers(make_site, page, fake
     row.wait_for(timeout=30_000)
     status = row.locator("[data-role=status]")
     try:
-        page.wait_for_function(
-            "el => /done|failed/i.test(el.textContent)", arg=status.element_handle(), timeout=60_000)
+        page.wait_for_function("el => /done|failed/i.test(el.textContent)", arg=status.element_handle(), timeout=60_000)
     except Exception:
         raise AssertionError(f"job did not finish: {status.text_content()}\n{site.logs()}") from None
     assert "done" in status.text_content().lower(), row.inner_text()

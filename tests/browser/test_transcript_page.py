@@ -34,8 +34,10 @@ def meeting(owner, speech):
     """A done transcript of a real recording: two speakers, words every 0.4 s."""
     media = stored_media(owner, speech(SENTENCE))
     words = SENTENCE.split()
-    spec = [("speaker_0" if i < 3 else "speaker_1", word, round(0.2 + i * 0.35, 2), round(0.5 + i * 0.35, 2))
-            for i, word in enumerate(words)]
+    spec = [
+        ("speaker_0" if i < 3 else "speaker_1", word, round(0.2 + i * 0.35, 2), round(0.5 + i * 0.35, 2))
+        for i, word in enumerate(words)
+    ]
     spec += [("speaker_0", "Agreed.", 4.4, 4.7)]
     return done_transcript(owner, words_from(spec), title="Budget review", media=media)
 
@@ -66,8 +68,9 @@ def test_clicking_a_word_seeks_the_player_and_highlights_it(site, page, meeting)
     page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start}) < 0.6")
     page.evaluate("document.getElementById('player').pause()")
     assert abs(player_time(page) - start) < 0.6
-    assert "current" in (word(page, "quarterly").get_attribute("class") or "") or \
-        "current" in (word(page, "budget").get_attribute("class") or "")
+    assert "current" in (word(page, "quarterly").get_attribute("class") or "") or "current" in (
+        word(page, "budget").get_attribute("class") or ""
+    )
     # Keyboard: ArrowLeft skips back five seconds (clamped at 0).
     page.locator("h1").click()
     page.keyboard.press("ArrowLeft")
@@ -81,8 +84,9 @@ def test_rename_a_speaker_shows_everywhere_after_reload(site, page, meeting):
     form = page.locator("#speakers form", has=page.locator("input[value=speaker_0]"))
     form.locator("input[name=name]").fill("Dana")
     form.locator("button").click()
-    page.wait_for_function("[...document.querySelectorAll('#transcript .speaker')].filter("
-                           "e => e.textContent === 'Dana').length === 2")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#transcript .speaker')].filter(e => e.textContent === 'Dana').length === 2"
+    )
     page.reload()
     speakers = page.locator("#transcript .turn .speaker").all_text_contents()
     assert speakers == ["Dana", "speaker_1", "Dana"]

@@ -55,7 +55,8 @@ def test_sign_up_upload_two_files_and_read_the_transcript(make_site, page, speec
     assert rows.count() == 2
     # Both rows follow their jobs live, through the WebSocket, to Done.
     page.wait_for_function(
-        "document.querySelectorAll('#uploads tr[data-status=\"done\"]').length === 2", timeout=120_000)
+        "document.querySelectorAll('#uploads tr[data-status=\"done\"]').length === 2", timeout=120_000
+    )
     assert page.locator("#uploads .status-done").all_inner_texts() == ["Done", "Done"]
     assert page.locator("#uploads [data-role=error]:visible").count() == 0
     screenshot(page, "screenshot-upload.png")

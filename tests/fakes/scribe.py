@@ -87,8 +87,14 @@ class FaultQueue:
 
 
 class FakeScribe:
-    def __init__(self, *, api_key: str | None = None, latency: float = 0.0,
-                 webhook_url: str | None = None, webhook_secret: str = "whsec_test_secret"):
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        latency: float = 0.0,
+        webhook_url: str | None = None,
+        webhook_secret: str = "whsec_test_secret",
+    ):
         self.api_key = api_key or f"sk_fake_{secrets.token_hex(12)}"
         self.latency = latency  # seconds each speech-to-text request takes
         self.webhook_url = webhook_url
@@ -194,8 +200,7 @@ class FakeScribe:
     def issue_token(self, token_type: str) -> str:
         token = f"sutkn_{secrets.token_urlsafe(24)}"
         with self.lock:
-            self.tokens[token] = {"type": token_type, "expires_at": time.time() + TOKEN_LIFETIME_SECONDS,
-                                  "used": False}
+            self.tokens[token] = {"type": token_type, "expires_at": time.time() + TOKEN_LIFETIME_SECONDS, "used": False}
         return token
 
     def consume_token(self, token: str | None, token_type: str) -> bool:

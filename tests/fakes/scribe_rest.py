@@ -38,8 +38,15 @@ TOKEN_TYPES = {"realtime_scribe", "batch_scribe", "tts_websocket"}
 GRANULARITIES = {"none", "word", "character"}
 FILE_FORMATS = {"pcm_s16le_16", "other"}
 ADDITIONAL_FORMATS = {"srt", "txt", "segmented_json", "docx", "pdf", "html"}
-BOOLEAN_FIELDS = ("tag_audio_events", "diarize", "webhook", "use_multi_channel", "no_verbatim",
-                  "detect_speaker_roles", "use_speaker_library")
+BOOLEAN_FIELDS = (
+    "tag_audio_events",
+    "diarize",
+    "webhook",
+    "use_multi_channel",
+    "no_verbatim",
+    "detect_speaker_roles",
+    "use_speaker_library",
+)
 # FastAPI's bool parsing: what the real server would accept for a bool field.
 _TRUE = {"true", "1", "yes", "on", "t", "y"}
 _FALSE = {"false", "0", "no", "off", "f", "n"}
@@ -72,19 +79,36 @@ class ApiError(Exception):
 
 
 def bad_request(code: str, message: str, param: str | None = None) -> ApiError:
-    return ApiError(400, {"type": "validation_error", "code": code, "message": message, "status": code,
-                          "request_id": secrets.token_hex(16), "param": param})
+    return ApiError(
+        400,
+        {
+            "type": "validation_error",
+            "code": code,
+            "message": message,
+            "status": code,
+            "request_id": secrets.token_hex(16),
+            "param": param,
+        },
+    )
 
 
 def unprocessable(*errors: tuple[str, str, str, Any]) -> ApiError:
     """FastAPI-style list: (type, field, msg, input)."""
-    return ApiError(422, [{"type": kind, "loc": ["body", name], "msg": msg, "input": value}
-                          for kind, name, msg, value in errors])
+    return ApiError(
+        422, [{"type": kind, "loc": ["body", name], "msg": msg, "input": value} for kind, name, msg, value in errors]
+    )
 
 
 def unauthorized() -> ApiError:
-    return ApiError(401, {"status": "invalid_api_key", "code": "unauthorized", "type": "authentication_error",
-                          "message": "Invalid API key"})
+    return ApiError(
+        401,
+        {
+            "status": "invalid_api_key",
+            "code": "unauthorized",
+            "type": "authentication_error",
+            "message": "Invalid API key",
+        },
+    )
 
 
 def not_found() -> ApiError:
@@ -112,8 +136,13 @@ async def read_form(request: web.Request, recorded: RecordedRequest) -> dict[str
                 size += len(chunk)
                 if len(head) < 64:
                     head += chunk[: 64 - len(head)]
-            value: Any = {"filename": part.filename, "content_type": content_type, "size": size,
-                          "sha256": digest.hexdigest(), "head": head}
+            value: Any = {
+                "filename": part.filename,
+                "content_type": content_type,
+                "size": size,
+                "sha256": digest.hexdigest(),
+                "head": head,
+            }
         else:
             value = (await part.read(decode=False)).decode("utf-8")
         recorded.parts.append((name, value))
@@ -173,32 +202,34 @@ def validate(form: dict, query: dict) -> dict:
     model_id = last(form, "model_id")
     if model_id is None:
         errors.append(("missing", "model_id", "Field required", None))
-    options: dict[str, Any] = {name: parse_bool(form, name, name == "tag_audio_events", errors)
-                               for name in BOOLEAN_FIELDS}
+    options: dict[str, Any] = {
+        name: parse_bool(form, name, name == "tag_audio_events", errors) for name in BOOLEAN_FIELDS
+    }
     options["num_speakers"] = parse_number(form, "num_speakers", int, 1, 32, errors)
     options["diarization_threshold"] = parse_number(form, "diarization_threshold", float, 0.1, 0.4, errors)
     options["temperature"] = parse_number(form, "temperature", float, 0.0, 2.0, errors)
     options["seed"] = parse_number(form, "seed", int, 0, 2147483647, errors)
     granularity = last(form, "timestamps_granularity") or "word"
     if granularity not in GRANULARITIES:
-        errors.append(("enum", "timestamps_granularity", "Input should be 'none', 'word' or 'character'",
-                       granularity))
+        errors.append(("enum", "timestamps_granularity", "Input should be 'none', 'word' or 'character'", granularity))
     file_format = last(form, "file_format") or "other"
     if file_format not in FILE_FORMATS:
         errors.append(("enum", "file_format", "Input should be 'pcm_s16le_16' or 'other'", file_format))
     if errors:
         raise unprocessable(*errors)
     if model_id not in MODELS:
-        raise bad_request("unsupported_model", f"Model '{model_id}' is not supported for speech to text.",
-                          "model_id")
+        raise bad_request("unsupported_model", f"Model '{model_id}' is not supported for speech to text.", "model_id")
     sources = [name for name in ("file", "cloud_storage_url", "source_url") if form.get(name)]
     if len(sources) != 1:
-        raise bad_request("invalid_parameters",
-                          "Exactly one of file, cloud_storage_url or source_url must be provided.", "file")
+        raise bad_request(
+            "invalid_parameters", "Exactly one of file, cloud_storage_url or source_url must be provided.", "file"
+        )
     if options["diarization_threshold"] is not None and (not options["diarize"] or options["num_speakers"]):
-        raise bad_request("invalid_parameters",
-                          "diarization_threshold can only be set when diarize is true and num_speakers is not set.",
-                          "diarization_threshold")
+        raise bad_request(
+            "invalid_parameters",
+            "diarization_threshold can only be set when diarize is true and num_speakers is not set.",
+            "diarization_threshold",
+        )
     keyterms = form.get("keyterms", [])
     check_keyterms(keyterms)
     formats = check_additional_formats(form.get("additional_formats", []))
@@ -206,9 +237,15 @@ def validate(form: dict, query: dict) -> dict:
     if metadata is not None and not isinstance(metadata, dict):
         raise bad_request("invalid_parameters", "webhook_metadata must be a JSON object.", "webhook_metadata")
     return {
-        **options, "model_id": model_id, "timestamps_granularity": granularity, "source": sources[0],
-        "language_code": last(form, "language_code"), "keyterms": keyterms, "additional_formats": formats,
-        "webhook_metadata": metadata, "entity_detection": parse_json_field(form, "entity_detection"),
+        **options,
+        "model_id": model_id,
+        "timestamps_granularity": granularity,
+        "source": sources[0],
+        "language_code": last(form, "language_code"),
+        "keyterms": keyterms,
+        "additional_formats": formats,
+        "webhook_metadata": metadata,
+        "entity_detection": parse_json_field(form, "entity_detection"),
         "enable_logging": (query.get("enable_logging") or "true") != "false",
     }
 
@@ -218,25 +255,32 @@ def check_keyterms(keyterms: list[str]) -> None:
         raise bad_request("invalid_parameters", "At most 1000 keyterms are allowed.", "keyterms")
     for term in keyterms:
         if len(term) >= 50 or len(term.split()) > 5 or KEYTERM_FORBIDDEN & set(term):
-            raise bad_request("invalid_keyword_length",
-                              f"Keyterm '{term[:60]}' must be under 50 characters and at most 5 words, "
-                              "without <>{}[]\\.", "keyterms")
+            raise bad_request(
+                "invalid_keyword_length",
+                f"Keyterm '{term[:60]}' must be under 50 characters and at most 5 words, without <>{{}}[]\\.",
+                "keyterms",
+            )
 
 
 def check_additional_formats(parts: list[str]) -> list[dict]:
     if not parts:
         return []
     if len(parts) != 1:
-        raise bad_request("invalid_additional_format_options",
-                          "additional_formats must be one JSON array.", "additional_formats")
+        raise bad_request(
+            "invalid_additional_format_options", "additional_formats must be one JSON array.", "additional_formats"
+        )
     try:
         formats = json.loads(parts[0])
     except ValueError:
         formats = None
-    if (not isinstance(formats, list) or len(formats) > 10
-            or not all(isinstance(item, dict) and item.get("format") in ADDITIONAL_FORMATS for item in formats)):
-        raise bad_request("invalid_additional_format_options", "Invalid additional format options.",
-                          "additional_formats")
+    if (
+        not isinstance(formats, list)
+        or len(formats) > 10
+        or not all(isinstance(item, dict) and item.get("format") in ADDITIONAL_FORMATS for item in formats)
+    ):
+        raise bad_request(
+            "invalid_additional_format_options", "Invalid additional format options.", "additional_formats"
+        )
     return formats
 
 
@@ -250,17 +294,28 @@ def chunk_for(script: list[tuple[str, str]], options: dict, duration: float, cha
     words: list[dict] = []
     for index, (speaker, text) in enumerate(tokens):
         start = round(index * step, 3)
-        item: dict[str, Any] = {"text": text, "start": start, "end": round(start + step * 0.8, 3), "type": "word",
-                                "speaker_id": speaker if options["diarize"] else None,
-                                "logprob": round(-0.05 * (index % 5), 3)}
+        item: dict[str, Any] = {
+            "text": text,
+            "start": start,
+            "end": round(start + step * 0.8, 3),
+            "type": "word",
+            "speaker_id": speaker if options["diarize"] else None,
+            "logprob": round(-0.05 * (index % 5), 3),
+        }
         if channel is not None:
             item["channel_index"] = channel
             item["speaker_id"] = f"speaker_{channel}"
         if options["timestamps_granularity"] == "character":
             item["characters"] = [{"text": c, "start": start, "end": item["end"]} for c in text]
         if words:
-            space = {"text": " ", "start": words[-1]["end"], "end": start, "type": "spacing",
-                     "speaker_id": words[-1]["speaker_id"], "logprob": 0.0}
+            space = {
+                "text": " ",
+                "start": words[-1]["end"],
+                "end": start,
+                "type": "spacing",
+                "speaker_id": words[-1]["speaker_id"],
+                "logprob": 0.0,
+            }
             if channel is not None:
                 space["channel_index"] = channel
             words.append(space)
@@ -284,8 +339,13 @@ def render_format(request: dict, words: list[dict]) -> dict:
     text = "".join(word["text"] for word in words)
     kind = request["format"]
     binary = kind in ("docx", "pdf")
-    return {"requested_format": kind, "file_extension": kind, "content_type": "text/plain",
-            "is_base64_encoded": binary, "content": text}
+    return {
+        "requested_format": kind,
+        "file_extension": kind,
+        "content_type": "text/plain",
+        "is_base64_encoded": binary,
+        "content": text,
+    }
 
 
 def build_response(fake, options: dict, file_size: int) -> dict:
@@ -316,8 +376,9 @@ class Handlers:
         return bool(token_type and token and self.fake.consume_token(token, token_type))
 
     def recorded(self, request: web.Request) -> RecordedRequest:
-        return RecordedRequest(method=request.method, path=request.path, query=list(request.query.items()),
-                               headers=dict(request.headers))
+        return RecordedRequest(
+            method=request.method, path=request.path, query=list(request.query.items()), headers=dict(request.headers)
+        )
 
     async def apply_fault(self, endpoint: str) -> Fault | None:
         fault = self.fake.faults.pop(endpoint)
@@ -367,10 +428,14 @@ class Handlers:
             task.add_done_callback(fake.background.discard)
             if fault and fault.kind == "drop_after_body":
                 return drop(request)
-            return web.json_response({
-                "message": "Request accepted. Transcription result will be sent to the webhook.",
-                "request_id": request_id, "transcription_id": body["transcription_id"],
-            }, status=200)
+            return web.json_response(
+                {
+                    "message": "Request accepted. Transcription result will be sent to the webhook.",
+                    "request_id": request_id,
+                    "transcription_id": body["transcription_id"],
+                },
+                status=200,
+            )
         if fake.latency:
             await asyncio.sleep(fake.latency)
         if fault and fault.kind == "drop_after_body":
@@ -384,8 +449,11 @@ class Handlers:
         fake.transcripts[body["transcription_id"]] = body
         if not fake.deliver_webhooks:
             return
-        payload = {"type": "speech_to_text_transcription", "event_timestamp": int(time.time()),
-                   "data": {"request_id": request_id, "webhook_metadata": metadata, "transcription": body}}
+        payload = {
+            "type": "speech_to_text_transcription",
+            "event_timestamp": int(time.time()),
+            "data": {"request_id": request_id, "webhook_metadata": metadata, "transcription": body},
+        }
         raw = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "ElevenLabs-Signature": fake.sign(raw)}
         if not fake.webhook_url:  # a test delivers it itself
@@ -430,9 +498,17 @@ class Handlers:
             await self.apply_fault("token")
             token_type = request.match_info["token_type"]
             if token_type not in TOKEN_TYPES:
-                raise ApiError(422, [{"type": "enum", "loc": ["path", "token_type"],
-                                      "msg": "Input should be 'realtime_scribe', 'batch_scribe' or 'tts_websocket'",
-                                      "input": token_type}])
+                raise ApiError(
+                    422,
+                    [
+                        {
+                            "type": "enum",
+                            "loc": ["path", "token_type"],
+                            "msg": "Input should be 'realtime_scribe', 'batch_scribe' or 'tts_websocket'",
+                            "input": token_type,
+                        }
+                    ],
+                )
             return web.json_response({"token": self.fake.issue_token(token_type)})
         except ApiError as error:
             return error.response()
@@ -440,11 +516,19 @@ class Handlers:
 
 def default_fault_detail(status: int) -> dict:
     if status == 429:
-        return {"type": "rate_limit_error", "code": "concurrent_limit_exceeded", "status": "concurrent_limit_exceeded",
-                "message": "Too many concurrent requests for this account."}
+        return {
+            "type": "rate_limit_error",
+            "code": "concurrent_limit_exceeded",
+            "status": "concurrent_limit_exceeded",
+            "message": "Too many concurrent requests for this account.",
+        }
     if status >= 500:
-        return {"type": "internal_error", "code": "internal_error", "status": "internal_error",
-                "message": "Something went wrong on our side."}
+        return {
+            "type": "internal_error",
+            "code": "internal_error",
+            "status": "internal_error",
+            "message": "Something went wrong on our side.",
+        }
     return {"status": "error", "message": f"HTTP {status}"}
 
 

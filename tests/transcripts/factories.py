@@ -18,8 +18,14 @@ def words_from(spec: list[tuple[str | None, str, float, float]], **extra) -> dic
     """spec: (speaker_id, text, start, end) per word/event, in order."""
     tokens = []
     for speaker, text, start, end in spec:
-        token = {"text": text, "start": start, "end": end, "logprob": -0.1,
-                 "type": "audio_event" if canonical.AUDIO_EVENT.match(text) else "word", **extra}
+        token = {
+            "text": text,
+            "start": start,
+            "end": end,
+            "logprob": -0.1,
+            "type": "audio_event" if canonical.AUDIO_EVENT.match(text) else "word",
+            **extra,
+        }
         if speaker is not None:
             token["speaker_id"] = speaker
         tokens.append(token)
@@ -27,8 +33,10 @@ def words_from(spec: list[tuple[str | None, str, float, float]], **extra) -> dic
 
 
 def sentence_data(text: str, *, speaker: str = "speaker_0", start: float = 0.0, step: float = 0.4) -> dict:
-    spec = [(speaker, word, round(start + i * step, 3), round(start + i * step + step * 0.8, 3))
-            for i, word in enumerate(text.split())]
+    spec = [
+        (speaker, word, round(start + i * step, 3), round(start + i * step + step * 0.8, 3))
+        for i, word in enumerate(text.split())
+    ]
     return words_from(spec)
 
 
@@ -52,11 +60,25 @@ def long_data(words: int = 30_000, speakers: int = 4, seed: int = 1, pause_every
     return words_from(spec)
 
 
-def done_transcript(owner, data: dict, *, title: str = "Team meeting", media=None, engine: str = Engine.LOCAL,
-                    language_code: str = "eng", **fields) -> Transcript:
+def done_transcript(
+    owner,
+    data: dict,
+    *,
+    title: str = "Team meeting",
+    media=None,
+    engine: str = Engine.LOCAL,
+    language_code: str = "eng",
+    **fields,
+) -> Transcript:
     transcript = Transcript.objects.create(
-        owner=owner, media=media, title=title, engine=engine, status=Status.DONE, progress=100,
-        language_code=language_code, duration=max((w.get("end") or 0) for w in data["words"]) if data["words"] else 0,
+        owner=owner,
+        media=media,
+        title=title,
+        engine=engine,
+        status=Status.DONE,
+        progress=100,
+        language_code=language_code,
+        duration=max((w.get("end") or 0) for w in data["words"]) if data["words"] else 0,
         **fields,
     )
     TranscriptResult.objects.create(transcript=transcript, data=data, original=data, text=data["text"])
@@ -71,9 +93,16 @@ def stored_media(owner, path) -> Media:
 
     info = inspect(str(path))
     media = Media(
-        owner=owner, original_name=path.name, extension=info.extension, size=path.stat().st_size,
-        format_name=info.format_name, mime_type=info.mime_type, has_video=info.has_video, duration=info.duration,
-        channels=info.channels, sample_rate=info.sample_rate,
+        owner=owner,
+        original_name=path.name,
+        extension=info.extension,
+        size=path.stat().st_size,
+        format_name=info.format_name,
+        mime_type=info.mime_type,
+        has_video=info.has_video,
+        duration=info.duration,
+        channels=info.channels,
+        sample_rate=info.sample_rate,
     )
     with open(path, "rb") as handle:
         media.file.save("upload", File(handle, name=path.name), save=False)

@@ -15,12 +15,19 @@ from transcripts.models import TranscriptResult
 
 @pytest.fixture
 def data() -> dict:
-    return words_from([
-        ("speaker_0", "Hello", 0.0, 0.4), ("speaker_0", "there", 0.5, 0.9), ("speaker_0", "team.", 1.0, 1.4),
-        ("speaker_1", "Hi", 2.0, 2.2), ("speaker_1", "Dana,", 2.3, 2.6), ("speaker_1", "how", 2.7, 2.9),
-        ("speaker_1", "are", 3.0, 3.1), ("speaker_1", "you?", 3.2, 3.5),
-        ("speaker_0", "Fine.", 4.0, 4.4),
-    ])
+    return words_from(
+        [
+            ("speaker_0", "Hello", 0.0, 0.4),
+            ("speaker_0", "there", 0.5, 0.9),
+            ("speaker_0", "team.", 1.0, 1.4),
+            ("speaker_1", "Hi", 2.0, 2.2),
+            ("speaker_1", "Dana,", 2.3, 2.6),
+            ("speaker_1", "how", 2.7, 2.9),
+            ("speaker_1", "are", 3.0, 3.1),
+            ("speaker_1", "you?", 3.2, 3.5),
+            ("speaker_0", "Fine.", 4.0, 4.4),
+        ]
+    )
 
 
 def index_of(data: dict, text: str) -> int:
@@ -75,10 +82,10 @@ def test_correct_one_word_keeps_every_timing(data):
 def test_correct_into_more_words_spreads_the_span_and_leaves_neighbours(data):
     i = index_of(data, "Dana,")
     edited = editing.correct_words(data, i, i, "Dana Scully,")
-    before, after = data["words"][:i], data["words"][i + 1:]
+    before, after = data["words"][:i], data["words"][i + 1 :]
     assert edited["words"][:i] == before
-    assert edited["words"][-len(after):] == after
-    new = [w for w in edited["words"][i:i + 3]]
+    assert edited["words"][-len(after) :] == after
+    new = [w for w in edited["words"][i : i + 3]]
     assert [w["text"] for w in new] == ["Dana", " ", "Scully,"]
     assert new[0]["start"] == 2.3 and new[2]["end"] == 2.6
     assert new[0]["end"] <= new[2]["start"]
@@ -132,8 +139,9 @@ def saved(transcript) -> TranscriptResult:
 @pytest.mark.django_db
 def test_edits_save_to_data_and_text_and_keep_original(auth_client, transcript, data):
     base = f"/transcripts/{transcript.pk}/edit"
-    response = auth_client.post(f"{base}/speaker/", {"speaker_id": "speaker_1", "name": "Sam"},
-                                HTTP_ACCEPT="application/json")
+    response = auth_client.post(
+        f"{base}/speaker/", {"speaker_id": "speaker_1", "name": "Sam"}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 200
     assert response.json()["speakers"] == [{"id": "speaker_0", "name": "speaker_0"}, {"id": "speaker_1", "name": "Sam"}]
     assert "Sam</button>" in response.json()["html"]
@@ -145,8 +153,9 @@ def test_edits_save_to_data_and_text_and_keep_original(auth_client, transcript, 
     assert result.original == data
     page = auth_client.get(f"/transcripts/{transcript.pk}/").content.decode()
     assert "crew." in page and "Sam" in page
-    response = auth_client.post(f"{base}/turn/", {"first": index_of(data, "Fine."), "last": index_of(data, "Fine."),
-                                                  "speaker_id": "speaker_1"})
+    response = auth_client.post(
+        f"{base}/turn/", {"first": index_of(data, "Fine."), "last": index_of(data, "Fine."), "speaker_id": "speaker_1"}
+    )
     assert response.status_code == 302
     assert [t.speaker_id for t in canonical.turns(saved(transcript).data)] == ["speaker_0", "speaker_1"]
     auth_client.post(f"{base}/revert/")
@@ -155,20 +164,24 @@ def test_edits_save_to_data_and_text_and_keep_original(auth_client, transcript, 
 
 @pytest.mark.django_db
 def test_bad_edit_answers_400_with_a_message(auth_client, transcript):
-    response = auth_client.post(f"/transcripts/{transcript.pk}/edit/words/", {"first": "x", "text": "a"},
-                                HTTP_ACCEPT="application/json")
+    response = auth_client.post(
+        f"/transcripts/{transcript.pk}/edit/words/", {"first": "x", "text": "a"}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 400 and "reload" in response.json()["error"]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path,fields", [
-    ("edit/speaker/", {"speaker_id": "speaker_0", "name": "X"}),
-    ("edit/turn/", {"first": 0, "last": 0, "speaker_id": "speaker_1"}),
-    ("edit/words/", {"first": 0, "last": 0, "text": "X"}),
-    ("edit/revert/", {}),
-    ("rename/", {"title": "X"}),
-    ("shares/", {"allow_audio": "on"}),
-])
+@pytest.mark.parametrize(
+    "path,fields",
+    [
+        ("edit/speaker/", {"speaker_id": "speaker_0", "name": "X"}),
+        ("edit/turn/", {"first": 0, "last": 0, "speaker_id": "speaker_1"}),
+        ("edit/words/", {"first": 0, "last": 0, "text": "X"}),
+        ("edit/revert/", {}),
+        ("rename/", {"title": "X"}),
+        ("shares/", {"allow_audio": "on"}),
+    ],
+)
 def test_every_edit_needs_csrf(user, transcript, data, path, fields):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)

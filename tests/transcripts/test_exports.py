@@ -19,10 +19,16 @@ from transcripts.subtitles import CueOptions, build_cues
 @pytest.fixture
 def meeting() -> dict:
     spec = [
-        ("speaker_0", "Good", 0.5, 0.8), ("speaker_0", "morning", 0.85, 1.3), ("speaker_0", "everyone.", 1.35, 1.9),
+        ("speaker_0", "Good", 0.5, 0.8),
+        ("speaker_0", "morning", 0.85, 1.3),
+        ("speaker_0", "everyone.", 1.35, 1.9),
         ("speaker_0", "(laughter)", 2.0, 2.6),
-        ("speaker_1", "Thanks", 5.0, 5.4), ("speaker_1", "Dana,", 5.45, 5.8), ("speaker_1", "let's", 5.9, 6.1),
-        ("speaker_1", "start", 6.15, 6.5), ("speaker_1", "with", 6.55, 6.7), ("speaker_1", "the", 6.75, 6.85),
+        ("speaker_1", "Thanks", 5.0, 5.4),
+        ("speaker_1", "Dana,", 5.45, 5.8),
+        ("speaker_1", "let's", 5.9, 6.1),
+        ("speaker_1", "start", 6.15, 6.5),
+        ("speaker_1", "with", 6.55, 6.7),
+        ("speaker_1", "the", 6.75, 6.85),
         ("speaker_1", "budget.", 6.9, 7.5),
     ]
     return words_from(spec)
@@ -72,8 +78,11 @@ def test_long_transcript_cues_respect_line_length_lines_and_duration(max_chars, 
     assert starts == sorted(starts)
     # Every word is in the subtitles, in order.
     spoken = " ".join(w["text"] for w in data["words"] if w["type"] != "spacing")
-    shown = " ".join(line.split(": ", 1)[-1] if line.startswith("speaker_") else line
-                     for s in subtitles for line in s.content.split("\n"))
+    shown = " ".join(
+        line.split(": ", 1)[-1] if line.startswith("speaker_") else line
+        for s in subtitles
+        for line in s.content.split("\n")
+    )
     assert shown == spoken
 
 
@@ -106,8 +115,12 @@ def test_docx_has_title_turns_and_timestamps(meeting):
     document = docx.Document(io.BytesIO(exports.to_docx(meeting, "Weekly <sync> & plan")))
     paragraphs = [p.text for p in document.paragraphs]
     assert paragraphs[0] == "Weekly <sync> & plan"
-    assert paragraphs[1:] == ["speaker_0 [0:00]", "Good morning everyone. (laughter)",
-                              "speaker_1 [0:05]", "Thanks Dana, let's start with the budget."]
+    assert paragraphs[1:] == [
+        "speaker_0 [0:00]",
+        "Good morning everyone. (laughter)",
+        "speaker_1 [0:05]",
+        "Thanks Dana, let's start with the budget.",
+    ]
     assert document.paragraphs[1].runs[0].bold
 
 
@@ -115,8 +128,13 @@ def test_pdf_has_title_turns_and_timestamps(meeting):
     reader = pypdf.PdfReader(io.BytesIO(exports.to_pdf(meeting, "Weekly (sync)")))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert reader.metadata.title == "Weekly (sync)"
-    for expected in ("Weekly (sync)", "speaker_0 [0:00]", "Good morning everyone. (laughter)", "speaker_1 [0:05]",
-                     "let's start with the budget."):
+    for expected in (
+        "Weekly (sync)",
+        "speaker_0 [0:00]",
+        "Good morning everyone. (laughter)",
+        "speaker_1 [0:05]",
+        "let's start with the budget.",
+    ):
         assert expected in text
 
 
@@ -153,8 +171,10 @@ def test_edits_show_in_every_export(meeting):
 @pytest.mark.django_db
 def test_export_download_uses_options_and_names_the_file(auth_client, user, meeting):
     transcript = done_transcript(user, meeting, title="Board call")
-    response = auth_client.get(f"/transcripts/{transcript.pk}/export/srt/",
-                               {"options": "1", "max_chars": "20", "max_lines": "1", "speakers": "1"})
+    response = auth_client.get(
+        f"/transcripts/{transcript.pk}/export/srt/",
+        {"options": "1", "max_chars": "20", "max_lines": "1", "speakers": "1"},
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/x-subrip")
     assert 'filename="Board call.srt"' in response["Content-Disposition"]

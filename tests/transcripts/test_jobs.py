@@ -16,7 +16,6 @@ from transcripts.models import Status, TranscriptResult
 pytestmark = pytest.mark.slow
 
 
-
 def long_speech() -> Path:
     """About a minute of speech, made once and cached."""
     return support.speech_file(story(18))

@@ -37,8 +37,15 @@ def stereo_file(tmp_path, left: np.ndarray, right: np.ndarray):
 
 
 def job_for(path, duration: float, channels: int, progress, **options) -> EngineJob:
-    return EngineJob(transcript_id=0, media_path=str(path), media_name="", duration=duration, channels=channels,
-                     options=TranscriptionOptions(**options), progress=progress)
+    return EngineJob(
+        transcript_id=0,
+        media_path=str(path),
+        media_name="",
+        duration=duration,
+        channels=channels,
+        options=TranscriptionOptions(**options),
+        progress=progress,
+    )
 
 
 def spoken(words: list[dict]) -> str:
@@ -92,4 +99,4 @@ def test_long_audio_is_cut_into_windows_at_quiet_moments(speech, tmp_path):
     assert sum(len(audio) for _offset, audio in windows) == len(track)
     for offset, _audio in windows[1:]:
         cut = int(offset * SAMPLE_RATE)
-        assert np.abs(track[cut - 800:cut + 800]).max() < 2000, "a window was cut in the middle of speech"
+        assert np.abs(track[cut - 800 : cut + 800]).max() < 2000, "a window was cut in the middle of speech"

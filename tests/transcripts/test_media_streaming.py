@@ -22,10 +22,20 @@ def transcript(user, recording):
     return done_transcript(user, sentence_data("the quick brown fox"), media=stored_media(user, recording))
 
 
-@pytest.mark.parametrize("header,expected", [
-    ("bytes=0-99", (0, 99)), ("bytes=100-", (100, 999)), ("bytes=-10", (990, 999)), ("bytes=990-5000", (990, 999)),
-    ("bytes=0-0", (0, 0)), ("", None), ("items=0-1", None), ("bytes=0-1,5-6", None), ("bytes=-", None),
-])
+@pytest.mark.parametrize(
+    "header,expected",
+    [
+        ("bytes=0-99", (0, 99)),
+        ("bytes=100-", (100, 999)),
+        ("bytes=-10", (990, 999)),
+        ("bytes=990-5000", (990, 999)),
+        ("bytes=0-0", (0, 0)),
+        ("", None),
+        ("items=0-1", None),
+        ("bytes=0-1,5-6", None),
+        ("bytes=-", None),
+    ],
+)
 def test_parse_range(header, expected):
     assert parse_range(header, 1000) == expected
 
@@ -79,10 +89,19 @@ def test_under_asgi_the_range_is_streamed_in_chunks(user, transcript, recording,
     session.create()
     content = recording.read_bytes()
     scope = {
-        "type": "http", "method": "GET", "path": f"/transcripts/{transcript.pk}/media/", "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"range", b"bytes=1000-30999"),
-                    (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode())],
-        "server": ("testserver", 80), "client": ("127.0.0.1", 1234), "scheme": "http", "asgi": {"version": "3.0"},
+        "type": "http",
+        "method": "GET",
+        "path": f"/transcripts/{transcript.pk}/media/",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"range", b"bytes=1000-30999"),
+            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()),
+        ],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1234),
+        "scheme": "http",
+        "asgi": {"version": "3.0"},
     }
     messages = []
     requests = [{"type": "http.request", "body": b"", "more_body": False}]

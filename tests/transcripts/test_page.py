@@ -81,8 +81,9 @@ def test_speaker_names_are_buttons_only_for_the_owner():
 
 @pytest.mark.django_db
 def test_a_long_finished_transcript_has_its_page_rendered_already(user):
-    transcript = Transcript.objects.create(owner=user, title="Stand-up", engine=Engine.LOCAL,
-                                           status=Status.TRANSCRIBING)
+    transcript = Transcript.objects.create(
+        owner=user, title="Stand-up", engine=Engine.LOCAL, status=Status.TRANSCRIBING
+    )
     words = [("speaker_0", "Ready" if i == 0 else "word", i, i + 0.5) for i in range(services.PRERENDER_MIN_WORDS)]
     assert services.finish(transcript.pk, EngineResult(words_from(words)))
     cache = TranscriptResult.objects.values_list("page_cache", flat=True).get(transcript=transcript)

@@ -34,7 +34,9 @@ def _empty_broker():
 def broker_state() -> dict:
     broker = redis.Redis.from_url(settings.REDIS_URL)
     return {key.decode(): broker.type(key).decode() for key in broker.keys("*")} | {
-        "unacked": broker.hlen("unacked"), "local": broker.llen("local")}
+        "unacked": broker.hlen("unacked"),
+        "local": broker.llen("local"),
+    }
 
 
 def broker_is_empty(unacked_allowed: int = 0) -> bool:
@@ -51,8 +53,9 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(make_site, 
     first = site.processes[-1]
     with web.signed_in(site.base_url, web.session_cookie(user)) as http:
         job = web.upload(http, long_speech())
-    support.wait_until(lambda: Transcript.objects.get(pk=job["id"]).progress > 0, 120, interval=0.1,
-                       message="the job to make progress")
+    support.wait_until(
+        lambda: Transcript.objects.get(pk=job["id"]).progress > 0, 120, interval=0.1, message="the job to make progress"
+    )
     first.kill()  # SIGKILL to the worker's whole process group
     first.popen.wait(10)
     assert Transcript.objects.get(pk=job["id"]).status == Status.TRANSCRIBING
@@ -72,9 +75,16 @@ def crash_job(user) -> Transcript:
     """A job for the test-only engine that kills its own worker process."""
     source = support.speech_file(SENTENCE)
     info = inspect(str(source))
-    media = Media(owner=user, original_name=source.name, extension=".wav", size=source.stat().st_size,
-                  format_name=info.format_name, duration=info.duration, channels=info.channels,
-                  sample_rate=info.sample_rate)
+    media = Media(
+        owner=user,
+        original_name=source.name,
+        extension=".wav",
+        size=source.stat().st_size,
+        format_name=info.format_name,
+        duration=info.duration,
+        channels=info.channels,
+        sample_rate=info.sample_rate,
+    )
     with source.open("rb") as file:
         media.file.save("crash.wav", file, save=True)
     return Transcript.objects.create(owner=user, media=media, title="Crash", engine="crash", duration=info.duration)

@@ -27,8 +27,14 @@ def fake():
 
 def client_for(fake, **kwargs) -> ScribeClient:
     semaphore = kwargs.pop("semaphore", threading.BoundedSemaphore(50))
-    return ScribeClient(api_key=fake.api_key, base_url=fake.base_url, model="scribe_v2",
-                        http=httpx.Client(timeout=30), semaphore=semaphore, **kwargs)
+    return ScribeClient(
+        api_key=fake.api_key,
+        base_url=fake.base_url,
+        model="scribe_v2",
+        http=httpx.Client(timeout=30),
+        semaphore=semaphore,
+        **kwargs,
+    )
 
 
 def bytes_source(data: bytes = AUDIO) -> MediaSource:
@@ -39,8 +45,12 @@ def bytes_source(data: bytes = AUDIO) -> MediaSource:
 
 def test_additional_formats_and_metadata_are_single_json_parts(fake):
     body = client_for(fake).speech_to_text(
-        bytes_source(), TranscriptionOptions(), webhook=True, webhook_metadata={"transcript_id": 5},
-        additional_formats=[{"format": "srt", "max_characters_per_line": 30}, {"format": "txt"}])
+        bytes_source(),
+        TranscriptionOptions(),
+        webhook=True,
+        webhook_metadata={"transcript_id": 5},
+        additional_formats=[{"format": "srt", "max_characters_per_line": 30}, {"format": "txt"}],
+    )
     assert body["transcription_id"]
     (request,) = fake.stt_requests()
     assert json.loads(request.fields("additional_formats")[0])[0] == {"format": "srt", "max_characters_per_line": 30}
@@ -68,8 +78,9 @@ def test_a_large_file_is_streamed_not_read_into_memory(fake, tmp_path):
         handle.truncate(size)  # sparse: no disk or memory cost to make
     tracemalloc.start()
     try:
-        client_for(fake).speech_to_text(MediaSource(filename="big.wav", open=lambda: open(big, "rb")),
-                                        TranscriptionOptions())
+        client_for(fake).speech_to_text(
+            MediaSource(filename="big.wav", open=lambda: open(big, "rb")), TranscriptionOptions()
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -131,12 +142,25 @@ def test_wrong_key_on_lookup_is_a_readable_permanent_error(fake):
 
 
 def test_canonical_from_multichannel_response():
-    body = {"transcripts": [
-        {"language_code": "eng", "language_probability": 0.9, "text": "hi", "channel_index": 0,
-         "words": [{"text": "hi", "start": 0.5, "end": 0.7, "type": "word", "logprob": -0.1}]},
-        {"language_code": "eng", "language_probability": 0.8, "text": "yo", "channel_index": 1,
-         "words": [{"text": "yo", "start": 0.1, "end": 0.3, "type": "word", "logprob": -0.1}]},
-    ], "transcription_id": "x"}
+    body = {
+        "transcripts": [
+            {
+                "language_code": "eng",
+                "language_probability": 0.9,
+                "text": "hi",
+                "channel_index": 0,
+                "words": [{"text": "hi", "start": 0.5, "end": 0.7, "type": "word", "logprob": -0.1}],
+            },
+            {
+                "language_code": "eng",
+                "language_probability": 0.8,
+                "text": "yo",
+                "channel_index": 1,
+                "words": [{"text": "yo", "start": 0.1, "end": 0.3, "type": "word", "logprob": -0.1}],
+            },
+        ],
+        "transcription_id": "x",
+    }
     transcript = scribe_engine.to_canonical(body)
     assert [w["text"] for w in transcript["words"] if w["type"] == "word"] == ["yo", "hi"]
     assert [w["channel_index"] for w in transcript["words"] if w["type"] == "word"] == [1, 0]
@@ -156,8 +180,14 @@ def test_media_in_object_storage_is_sent_as_a_presigned_url(monkeypatch, setting
             raise AssertionError("the file should not be uploaded")
 
     monkeypatch.setattr(scribe_engine, "default_storage", BucketStorage())
-    job = EngineJob(transcript_id=1, media_path=None, media_name="media/1/abc.wav", duration=60, channels=1,
-                    options=TranscriptionOptions())
+    job = EngineJob(
+        transcript_id=1,
+        media_path=None,
+        media_name="media/1/abc.wav",
+        duration=60,
+        channels=1,
+        options=TranscriptionOptions(),
+    )
     settings.SCRIBE_SEND_MEDIA_URLS = True
     source = scribe_engine.media_source(job)
     assert source.open is None

@@ -40,12 +40,27 @@ def fast_backoff(monkeypatch):
 
 
 def make_job(user, options: TranscriptionOptions | None = None, *, duration: float = 12.0) -> Transcript:
-    media = Media(owner=user, original_name="meeting.wav", extension=".wav", size=len(AUDIO), format_name="wav",
-                  mime_type="audio/wav", duration=duration, channels=2, sample_rate=16000)
+    media = Media(
+        owner=user,
+        original_name="meeting.wav",
+        extension=".wav",
+        size=len(AUDIO),
+        format_name="wav",
+        mime_type="audio/wav",
+        duration=duration,
+        channels=2,
+        sample_rate=16000,
+    )
     media.file.save("upload", ContentFile(AUDIO), save=False)
     media.save()
-    return Transcript.objects.create(owner=user, media=media, title="meeting", engine="scribe",
-                                     options=(options or TranscriptionOptions()).to_dict(), duration=duration)
+    return Transcript.objects.create(
+        owner=user,
+        media=media,
+        title="meeting",
+        engine="scribe",
+        options=(options or TranscriptionOptions()).to_dict(),
+        duration=duration,
+    )
 
 
 def run(transcript: Transcript) -> Transcript:
@@ -57,9 +72,17 @@ def run(transcript: Transcript) -> Transcript:
 @pytest.mark.django_db
 def test_every_option_reaches_scribe_in_the_documented_encoding(scribe_settings, fake, user):
     options = TranscriptionOptions(
-        language="en", diarize=True, diarization_threshold=0.3, tag_audio_events=False,
-        keyterms=("Verbatim", "Scribe v2", "Ada Lovelace"), multichannel=False, timestamps_granularity="character",
-        no_verbatim=True, entity_detection=("pii",), temperature=0.2, seed=42,
+        language="en",
+        diarize=True,
+        diarization_threshold=0.3,
+        tag_audio_events=False,
+        keyterms=("Verbatim", "Scribe v2", "Ada Lovelace"),
+        multichannel=False,
+        timestamps_granularity="character",
+        no_verbatim=True,
+        entity_detection=("pii",),
+        temperature=0.2,
+        seed=42,
     )
     transcript = run(make_job(user, options))
     assert transcript.status == Status.DONE, transcript.error
@@ -142,8 +165,11 @@ def test_bad_api_key_fails_at_once_with_a_readable_reason(scribe_settings, fake,
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", [400, 403, 404, 422])
 def test_permanent_errors_are_not_retried(scribe_settings, fake, user, status):
-    detail = ([{"type": "missing", "loc": ["body", "model_id"], "msg": "Field required", "input": None}]
-              if status == 422 else {"code": "invalid_parameters", "message": "Scribe says no."})
+    detail = (
+        [{"type": "missing", "loc": ["body", "model_id"], "msg": "Field required", "input": None}]
+        if status == 422
+        else {"code": "invalid_parameters", "message": "Scribe says no."}
+    )
     fake.faults.push("stt", Fault("status", status=status, body={"detail": detail}))
     transcript = run(make_job(user))
     assert transcript.status == Status.FAILED
@@ -198,8 +224,12 @@ def deliver(client, fake) -> list[int]:
     statuses = []
     while fake.outbox:
         raw, headers = fake.outbox.pop(0)
-        response = client.post("/webhooks/scribe/", raw, content_type="application/json",
-                               headers={"ElevenLabs-Signature": headers["ElevenLabs-Signature"]})
+        response = client.post(
+            "/webhooks/scribe/",
+            raw,
+            content_type="application/json",
+            headers={"ElevenLabs-Signature": headers["ElevenLabs-Signature"]},
+        )
         statuses.append(response.status_code)
     return statuses
 
@@ -217,14 +247,18 @@ def test_long_recording_waits_for_the_webhook(webhook_settings, fake, user, clie
     assert transcript.status == Status.WAITING
     (request,) = fake.stt_requests()
     assert request.fields("webhook") == ["true"]
-    assert json.loads(request.fields("webhook_metadata")[0]) == {"transcript_id": transcript.pk,
-                                                                 "site": scribe_engine.site_tag()}
+    assert json.loads(request.fields("webhook_metadata")[0]) == {
+        "transcript_id": transcript.pk,
+        "site": scribe_engine.site_tag(),
+    }
     assert transcript.provider_request_id == request.response["transcription_id"]
     assert deliver(client, fake) == [200]
     transcript.refresh_from_db()
     assert transcript.status == Status.DONE
     assert {w.get("speaker_id") for w in transcript.result.data["words"] if w["type"] == "word"} == {
-        "speaker_0", "speaker_1"}
+        "speaker_0",
+        "speaker_1",
+    }
 
 
 @pytest.mark.django_db

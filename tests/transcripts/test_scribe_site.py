@@ -18,15 +18,33 @@ pytestmark = pytest.mark.slow
 
 def test_webhook_mode_finishes_through_the_real_endpoint(make_site, user):
     with FakeScribe() as fake:
-        site = make_site(ELEVENLABS_API_KEY=fake.api_key, ELEVENLABS_BASE_URL=fake.base_url,
-                         SCRIBE_WEBHOOK_SECRET=f"whsec_old,{fake.webhook_secret}", SCRIBE_WEBHOOK_MIN_DURATION="0")
+        site = make_site(
+            ELEVENLABS_API_KEY=fake.api_key,
+            ELEVENLABS_BASE_URL=fake.base_url,
+            SCRIBE_WEBHOOK_SECRET=f"whsec_old,{fake.webhook_secret}",
+            SCRIBE_WEBHOOK_MIN_DURATION="0",
+        )
         fake.webhook_url = f"{site.base_url}/webhooks/scribe/"
-        media = Media(owner=user, original_name="call.wav", extension=".wav", size=4000, format_name="wav",
-                      duration=5400, channels=1, sample_rate=16000)
+        media = Media(
+            owner=user,
+            original_name="call.wav",
+            extension=".wav",
+            size=4000,
+            format_name="wav",
+            duration=5400,
+            channels=1,
+            sample_rate=16000,
+        )
         media.file.save("upload", ContentFile(b"RIFF" + bytes(3996)), save=False)
         media.save()
-        transcript = Transcript.objects.create(owner=user, media=media, title="call", engine="scribe",
-                                               options=TranscriptionOptions(diarize=True).to_dict(), duration=5400)
+        transcript = Transcript.objects.create(
+            owner=user,
+            media=media,
+            title="call",
+            engine="scribe",
+            options=TranscriptionOptions(diarize=True).to_dict(),
+            duration=5400,
+        )
         services.enqueue(transcript)
 
         def finished():

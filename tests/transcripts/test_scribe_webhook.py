@@ -28,15 +28,28 @@ def sign(body: bytes, *, secret: str = SECRET, timestamp: int | None = None) -> 
 
 
 def payload_for(transcript_id: int) -> bytes:
-    words = [{"text": "Hello", "start": 0.0, "end": 0.4, "type": "word", "speaker_id": "speaker_0", "logprob": -0.1},
-             {"text": " ", "start": 0.4, "end": 0.5, "type": "spacing", "speaker_id": "speaker_0", "logprob": 0.0},
-             {"text": "there.", "start": 0.5, "end": 0.9, "type": "word", "speaker_id": "speaker_1", "logprob": -0.2}]
-    return json.dumps({
-        "type": "speech_to_text_transcription", "event_timestamp": int(time.time()),
-        "data": {"request_id": "a" * 32, "webhook_metadata": {"transcript_id": transcript_id, "site": site_tag()},
-                 "transcription": {"language_code": "eng", "language_probability": 0.99, "text": "Hello there.",
-                                   "words": words, "transcription_id": "nJn7Iy1UFLm5T0aEpd7L"}},
-    }).encode()
+    words = [
+        {"text": "Hello", "start": 0.0, "end": 0.4, "type": "word", "speaker_id": "speaker_0", "logprob": -0.1},
+        {"text": " ", "start": 0.4, "end": 0.5, "type": "spacing", "speaker_id": "speaker_0", "logprob": 0.0},
+        {"text": "there.", "start": 0.5, "end": 0.9, "type": "word", "speaker_id": "speaker_1", "logprob": -0.2},
+    ]
+    return json.dumps(
+        {
+            "type": "speech_to_text_transcription",
+            "event_timestamp": int(time.time()),
+            "data": {
+                "request_id": "a" * 32,
+                "webhook_metadata": {"transcript_id": transcript_id, "site": site_tag()},
+                "transcription": {
+                    "language_code": "eng",
+                    "language_probability": 0.99,
+                    "text": "Hello there.",
+                    "words": words,
+                    "transcription_id": "nJn7Iy1UFLm5T0aEpd7L",
+                },
+            },
+        }
+    ).encode()
 
 
 @pytest.fixture
@@ -47,10 +60,24 @@ def secrets_configured(settings):
 
 @pytest.fixture
 def waiting_job(user):
-    media = Media.objects.create(owner=user, file="media/x.wav", original_name="x.wav", size=10, format_name="wav",
-                                 duration=3600, channels=1, sample_rate=16000)
-    return Transcript.objects.create(owner=user, media=media, title="x", engine="scribe", status=Status.WAITING,
-                                     provider_request_id="nJn7Iy1UFLm5T0aEpd7L")
+    media = Media.objects.create(
+        owner=user,
+        file="media/x.wav",
+        original_name="x.wav",
+        size=10,
+        format_name="wav",
+        duration=3600,
+        channels=1,
+        sample_rate=16000,
+    )
+    return Transcript.objects.create(
+        owner=user,
+        media=media,
+        title="x",
+        engine="scribe",
+        status=Status.WAITING,
+        provider_request_id="nJn7Iy1UFLm5T0aEpd7L",
+    )
 
 
 def post(client: Client, body: bytes, signature: str | None):
@@ -64,7 +91,6 @@ def reserialised(body: bytes) -> bytes:
 
 def tampered(body: bytes) -> bytes:
     return body.replace(b"Hello there.", b"Goodbye now.")
-
 
 
 CASES = {

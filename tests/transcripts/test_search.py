@@ -15,13 +15,23 @@ from transcripts.models import Engine, Status, Transcript, TranscriptResult
 
 @pytest.fixture
 def library(user, other_user):
-    budget = done_transcript(user, sentence_data(
-        "welcome everyone today we review the quarterly budget and the hiring plan for next year", step=0.5),
-        title="Budget call")
-    done_transcript(user, sentence_data("the design review covers colours typography and layout"),
-                    title="Design review", language_code="fra", engine=Engine.SCRIBE)
-    done_transcript(other_user, sentence_data("the quarterly budget of another company is secret"),
-                    title="Bob's budget")
+    budget = done_transcript(
+        user,
+        sentence_data(
+            "welcome everyone today we review the quarterly budget and the hiring plan for next year", step=0.5
+        ),
+        title="Budget call",
+    )
+    done_transcript(
+        user,
+        sentence_data("the design review covers colours typography and layout"),
+        title="Design review",
+        language_code="fra",
+        engine=Engine.SCRIBE,
+    )
+    done_transcript(
+        other_user, sentence_data("the quarterly budget of another company is secret"), title="Bob's budget"
+    )
     return budget
 
 
@@ -46,8 +56,9 @@ def test_search_never_shows_another_users_transcripts(user, other_user, library)
 
 @pytest.mark.django_db
 def test_all_words_must_match_and_case_is_ignored(user, library):
-    assert [h.transcript.title for h in hits(user, q="REVIEW")] == ["Budget call", "Design review"] or \
-        sorted(h.transcript.title for h in hits(user, q="REVIEW")) == ["Budget call", "Design review"]
+    assert [h.transcript.title for h in hits(user, q="REVIEW")] == ["Budget call", "Design review"] or sorted(
+        h.transcript.title for h in hits(user, q="REVIEW")
+    ) == ["Budget call", "Design review"]
     assert [h.transcript.title for h in hits(user, q="review typography")] == ["Design review"]
     assert hits(user, q="budget typography") == []
 
@@ -78,8 +89,10 @@ def test_postgres_uses_the_gin_index(user, library):
         pytest.skip("Postgres only")
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
-        cursor.execute("EXPLAIN SELECT id FROM transcripts_transcriptresult "
-                       "WHERE search_vector @@ websearch_to_tsquery('simple', 'budget')")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM transcripts_transcriptresult "
+            "WHERE search_vector @@ websearch_to_tsquery('simple', 'budget')"
+        )
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
     assert "transcripts_result_search_gin" in plan

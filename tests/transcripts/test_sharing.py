@@ -21,8 +21,9 @@ from transcripts.tokens import hash_token
 @pytest.fixture
 def transcript(user, speech):
     media = stored_media(user, speech("Hello there, this is a shared meeting."))
-    return done_transcript(user, sentence_data("hello there this is a shared meeting"), title="Secret plans",
-                           media=media)
+    return done_transcript(
+        user, sentence_data("hello there this is a shared meeting"), title="Secret plans", media=media
+    )
 
 
 @pytest.fixture
@@ -114,8 +115,10 @@ def test_expired_unknown_and_revoked_look_the_same(anonymous, transcript):
 
 @pytest.mark.django_db
 def test_future_expiry_still_works_and_is_listed(auth_client, anonymous, transcript):
-    response = auth_client.post(reverse("transcripts:shares", args=[transcript.pk]),
-                                {"expires_in_days": "7", "allow_audio": "on", "label": "team"})
+    response = auth_client.post(
+        reverse("transcripts:shares", args=[transcript.pk]),
+        {"expires_in_days": "7", "allow_audio": "on", "label": "team"},
+    )
     url = re.search(r'id="new-share-url" value="([^"]+)"', response.content.decode()).group(1)
     link = ShareLink.objects.get()
     assert link.expires_at > timezone.now() + timedelta(days=6) and link.label == "team"
@@ -143,8 +146,13 @@ def test_no_url_gives_another_user_anything(client, other_user, transcript):
     link, _ = sharing.create_link(transcript)
     client.force_login(other_user)
     pk = transcript.pk
-    for url in [f"/transcripts/{pk}/", f"/transcripts/{pk}/media/", f"/transcripts/{pk}/export/txt/",
-                f"/transcripts/{pk}/shares/", f"/transcripts/{pk}/status/"]:
+    for url in [
+        f"/transcripts/{pk}/",
+        f"/transcripts/{pk}/media/",
+        f"/transcripts/{pk}/export/txt/",
+        f"/transcripts/{pk}/shares/",
+        f"/transcripts/{pk}/status/",
+    ]:
         assert client.get(url).status_code == 404, url
     for url, fields in [
         (f"/transcripts/{pk}/edit/speaker/", {"speaker_id": "speaker_0", "name": "X"}),

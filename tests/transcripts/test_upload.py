@@ -46,8 +46,11 @@ def assert_refused(client, name: str, content: bytes, message: str, status: int 
 BAD_UPLOADS = {
     "empty": ("empty.wav", lambda: b"", "The file is empty."),
     "text as mp3": ("notes.mp3", lambda: b"Meeting notes: buy milk.\n" * 200, "not an audio or video file"),
-    "html as wav": ("page.wav", lambda: b"<!doctype html><html><body><h1>Hi</h1></body></html>\n" * 50,
-                    "not an audio or video file"),
+    "html as wav": (
+        "page.wav",
+        lambda: b"<!doctype html><html><body><h1>Hi</h1></body></html>\n" * 50,
+        "not an audio or video file",
+    ),
     "truncated mp4": ("cut.mp4", lambda: corpus.truncated(corpus.speech_in(".mp4")), ""),
     "truncated wav": ("cut.wav", lambda: corpus.truncated(corpus.speech_wav()), "truncated"),
     "png": ("picture.png", corpus.png_bytes, "not an audio or video file"),
@@ -73,8 +76,10 @@ def test_bad_upload_is_refused_with_a_message_and_leaves_nothing(auth_client, ca
 
 @pytest.mark.django_db
 def test_truncated_files_are_reported_as_unreadable_or_truncated(auth_client):
-    for name, content in (("cut.mp4", corpus.truncated(corpus.speech_in(".mp4"))),
-                          ("cut.wav", corpus.truncated(corpus.speech_wav(), 0.7))):
+    for name, content in (
+        ("cut.mp4", corpus.truncated(corpus.speech_in(".mp4"))),
+        ("cut.wav", corpus.truncated(corpus.speech_wav(), 0.7)),
+    ):
         error = post_file(auth_client, name, content).json()["error"]
         assert "truncated" in error or "not an audio or video file" in error or "damaged" in error
 
@@ -82,8 +87,9 @@ def test_truncated_files_are_reported_as_unreadable_or_truncated(auth_client):
 @pytest.mark.django_db
 def test_upload_over_the_size_limit_is_refused(auth_client):
     with override_settings(MAX_UPLOAD_BYTES=10_000):
-        assert_refused(auth_client, "speech.wav", corpus.speech_wav().read_bytes(),
-                       "larger than the 10 KB limit", status=413)
+        assert_refused(
+            auth_client, "speech.wav", corpus.speech_wav().read_bytes(), "larger than the 10 KB limit", status=413
+        )
 
 
 @pytest.mark.django_db

@@ -49,10 +49,7 @@ class TranscriptionOptions:
         return cls(**known)
 
     def to_dict(self) -> dict:
-        return {
-            name: list(value) if isinstance(value, tuple) else value
-            for name, value in self.__dict__.items()
-        }
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in self.__dict__.items()}
 
 
 @dataclass

@@ -158,6 +158,7 @@ class LocalEngine:
         tokens: list[dict] = []
         language = job.options.language or ""
         for position, channel in enumerate(channels):
+
             def report(seconds: float, position: int = position) -> None:
                 job.progress((position + min(seconds / max(job.duration, 0.001), 1.0)) / len(channels))
 

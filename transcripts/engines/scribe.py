@@ -121,8 +121,9 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def form_fields(model: str, options: TranscriptionOptions, *, webhook: bool = False,
-                webhook_metadata: dict | None = None) -> list[tuple[str, str]]:
+def form_fields(
+    model: str, options: TranscriptionOptions, *, webhook: bool = False, webhook_metadata: dict | None = None
+) -> list[tuple[str, str]]:
     """The multipart form fields, encoded as Scribe documents: booleans as
     `true`/`false`, one `keyterms` part per term, JSON for objects."""
     fields: list[tuple[str, str]] = [("model_id", model)]
@@ -192,8 +193,11 @@ def _http_client() -> httpx.Client:
     costs nothing that matters."""
     client = getattr(_per_thread, "client", None)
     if client is None:
-        client = httpx.Client(verify=_state("tls", tls_context), timeout=httpx.Timeout(SHORT_READ_TIMEOUT,
-                              connect=CONNECT_TIMEOUT), limits=httpx.Limits(max_keepalive_connections=0))
+        client = httpx.Client(
+            verify=_state("tls", tls_context),
+            timeout=httpx.Timeout(SHORT_READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
         _per_thread.client = client
     return client
 
@@ -217,9 +221,17 @@ def _state(name: str, factory: Callable[[], Any]) -> Any:
 class ScribeClient:
     """Speech-to-text requests with retries, concurrency cap and readable errors."""
 
-    def __init__(self, *, api_key: str, base_url: str, model: str, http: httpx.Client | None = None,
-                 semaphore: threading.BoundedSemaphore | None = None, sleep: Callable[[float], None] = time.sleep,
-                 max_attempts: int = MAX_ATTEMPTS):
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        model: str,
+        http: httpx.Client | None = None,
+        semaphore: threading.BoundedSemaphore | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = MAX_ATTEMPTS,
+    ):
         self.api_key, self.base_url, self.model = api_key, base_url.rstrip("/"), model
         self.http = http or _http_client()
         self.semaphore = semaphore or _concurrency()
@@ -230,18 +242,30 @@ class ScribeClient:
     def from_settings(cls) -> ScribeClient:
         if not settings.ELEVENLABS_API_KEY:
             raise PermanentEngineError("Scribe is not configured on this server (ELEVENLABS_API_KEY is not set).")
-        return cls(api_key=settings.ELEVENLABS_API_KEY, base_url=settings.ELEVENLABS_BASE_URL,
-                   model=settings.SCRIBE_MODEL)
+        return cls(
+            api_key=settings.ELEVENLABS_API_KEY, base_url=settings.ELEVENLABS_BASE_URL, model=settings.SCRIBE_MODEL
+        )
 
     # --- endpoints ---
 
-    def speech_to_text(self, source: MediaSource, options: TranscriptionOptions, *, webhook: bool = False,
-                       webhook_metadata: dict | None = None, additional_formats: list[dict] | None = None,
-                       read_timeout: float = READ_TIMEOUT_BASE) -> dict:
+    def speech_to_text(
+        self,
+        source: MediaSource,
+        options: TranscriptionOptions,
+        *,
+        webhook: bool = False,
+        webhook_metadata: dict | None = None,
+        additional_formats: list[dict] | None = None,
+        read_timeout: float = READ_TIMEOUT_BASE,
+    ) -> dict:
         """POST /v1/speech-to-text: the transcript, or the acknowledgement in webhook mode."""
         fields = form_fields(self.model, options, webhook=webhook, webhook_metadata=webhook_metadata)
-        timeout = httpx.Timeout(connect=CONNECT_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT,
-                                read=SHORT_READ_TIMEOUT if webhook else read_timeout)
+        timeout = httpx.Timeout(
+            connect=CONNECT_TIMEOUT,
+            write=WRITE_TIMEOUT,
+            pool=POOL_TIMEOUT,
+            read=SHORT_READ_TIMEOUT if webhook else read_timeout,
+        )
 
         def build() -> tuple[httpx.Request, contextlib.ExitStack]:
             stack = contextlib.ExitStack()
@@ -254,8 +278,9 @@ class ScribeClient:
                 files.append(("source_url", (None, source.url or "")))
             if additional_formats:
                 files.append(("additional_formats", (None, json.dumps(additional_formats), "application/json")))
-            request = self.http.build_request("POST", self.base_url + STT_PATH, data=data, files=files,
-                                              headers=self._headers(), timeout=timeout)
+            request = self.http.build_request(
+                "POST", self.base_url + STT_PATH, data=data, files=files, headers=self._headers(), timeout=timeout
+            )
             return request, stack
 
         return self._send(build, what="transcribe the recording")
@@ -312,7 +337,8 @@ class ScribeClient:
             log.warning("Scribe: %s, attempt %d of %d; retrying in %.1f s", reason, attempt, self.max_attempts, delay)
             self.sleep(delay)
         raise ScribeTransientError(
-            f"Scribe could not {what}: {reason} on all {self.max_attempts} attempts. Try again later.")
+            f"Scribe could not {what}: {reason} on all {self.max_attempts} attempts. Try again later."
+        )
 
 
 class ScribeNotFound(PermanentEngineError):
@@ -360,7 +386,8 @@ def error_message(response: httpx.Response) -> str:
     if isinstance(detail, list):
         return "; ".join(
             f"{'.'.join(str(p) for p in item.get('loc', [])[1:]) or 'request'}: {item.get('msg', '')}"
-            for item in detail if isinstance(item, dict)
+            for item in detail
+            if isinstance(item, dict)
         )
     if isinstance(detail, dict):
         message = detail.get("message") or ""
@@ -374,7 +401,8 @@ def permanent_error(response: httpx.Response, what: str) -> PermanentEngineError
     if status == 401:
         return PermanentEngineError(
             "ElevenLabs rejected the API key (HTTP 401): check ELEVENLABS_API_KEY. "
-            f"Scribe said: {said or 'unauthorized'}")
+            f"Scribe said: {said or 'unauthorized'}"
+        )
     if status == 403:
         return PermanentEngineError(f"ElevenLabs refused to {what} (HTTP 403): {said or 'forbidden'}")
     if status == 404:
@@ -398,8 +426,11 @@ def to_canonical(body: dict) -> dict:
         merged["language_probability"] = max((c.get("language_probability") or 0 for c in chunks), default=0)
         return merged
     words = [dict(word) for word in body.get("words") or []]
-    transcript = canonical.build(words, language_code=body.get("language_code") or "",
-                                 language_probability=body.get("language_probability") or 0.0)
+    transcript = canonical.build(
+        words,
+        language_code=body.get("language_code") or "",
+        language_probability=body.get("language_probability") or 0.0,
+    )
     transcript["text"] = body.get("text", transcript["text"])
     if body.get("entities"):
         transcript["entities"] = body["entities"]
@@ -461,17 +492,24 @@ class ScribeEngine:
         webhook = uses_webhook(job.duration)
         metadata = {"transcript_id": job.transcript_id, "site": site_tag()}
         try:
-            body = client.speech_to_text(media_source(job), job.options, webhook=webhook,
-                                         webhook_metadata=metadata, read_timeout=read_timeout_for(job.duration))
+            body = client.speech_to_text(
+                media_source(job),
+                job.options,
+                webhook=webhook,
+                webhook_metadata=metadata,
+                read_timeout=read_timeout_for(job.duration),
+            )
         except AmbiguousSubmission as error:
             if webhook:
-                log.warning("Scribe job %s: answer lost after sending (%s); waiting for the webhook",
-                            job.transcript_id, error)
+                log.warning(
+                    "Scribe job %s: answer lost after sending (%s); waiting for the webhook", job.transcript_id, error
+                )
                 return Submitted(request_id=UNCONFIRMED)
             raise PermanentEngineError(
                 "The connection to Scribe broke after the recording was sent, so Scribe may have transcribed "
                 "(and billed) it, but the answer was lost. It was not sent again automatically; use Retry to "
-                "send it again.") from error
+                "send it again."
+            ) from error
         except ScribeTransientError as error:
             raise PermanentEngineError(str(error)) from error
         if webhook:
@@ -482,8 +520,10 @@ class ScribeEngine:
         """For a job whose webhook has not come: fetch the transcript by its
         id; give up once it has waited longer than any job may run."""
         transcription_id = transcript.provider_request_id
-        gave_up = (transcript.started_at is not None and
-                   (timezone.now() - transcript.started_at).total_seconds() > settings.TASK_TIME_LIMIT_SECONDS)
+        gave_up = (
+            transcript.started_at is not None
+            and (timezone.now() - transcript.started_at).total_seconds() > settings.TASK_TIME_LIMIT_SECONDS
+        )
         if transcription_id and transcription_id != UNCONFIRMED and ":" not in transcription_id:
             try:
                 body = ScribeClient.from_settings().get_transcript(transcription_id)
@@ -492,8 +532,9 @@ class ScribeEngine:
             if body is not None:
                 return result_from(body)
         if gave_up:
-            raise PermanentEngineError("Scribe accepted this recording but never delivered a transcript. "
-                                       "Use Retry to send it again.")
+            raise PermanentEngineError(
+                "Scribe accepted this recording but never delivered a transcript. Use Retry to send it again."
+            )
         return None
 
 

@@ -21,8 +21,18 @@ def worker_commands(loglevel: str = "INFO") -> list[list[str]]:
     celery = [sys.executable, "-m", "celery", "-A", "project", "worker", f"--loglevel={loglevel}"]
     local_concurrency = settings.LOCAL_STT_CONCURRENCY or os.cpu_count() or 1
     return [
-        celery + ["-Q", "local,default", "-c", str(local_concurrency), "-n", "local@%h", "-B",
-                  "-s", str(settings.DATA_DIR / "celerybeat-schedule")],
+        celery
+        + [
+            "-Q",
+            "local,default",
+            "-c",
+            str(local_concurrency),
+            "-n",
+            "local@%h",
+            "-B",
+            "-s",
+            str(settings.DATA_DIR / "celerybeat-schedule"),
+        ],
         celery + ["-Q", "scribe", "-P", "threads", "-c", str(settings.SCRIBE_WORKER_THREADS), "-n", "scribe@%h"],
     ]
 
