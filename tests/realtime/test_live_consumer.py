@@ -157,6 +157,26 @@ async def test_browser_disconnect_saves_the_session_with_what_was_committed(site
     assert session.transcript.media.duration == pytest.approx(2.8, abs=0.01)
 
 
+@threaded
+async def test_audio_sent_just_before_a_disconnect_still_reaches_the_upstream(site, fake, cookie):
+    running = await sync_to_async(site)()
+    sent = [marked(frame, i) for i, frame in enumerate(frames(utterances(1)))]
+    async with LiveClient(running.base_url, cookie, query="engine=scribe") as client:
+        ready = await client.wait_for("ready")
+        for frame in sent:
+            await client.ws.send(frame)
+    # closed at once, no stop: what the consumer had accepted is still relayed
+
+    def ended():
+        session = LiveSession.objects.select_related("transcript__media").get(uuid=ready["session"])
+        return session if session.status == LiveStatus.ENDED else None
+
+    session = await sync_to_async(_wait)(ended)
+    assert bytes(fake.realtime.sessions[0].audio) == b"".join(sent)
+    with default_storage.open(session.transcript.media.file.name, "rb") as handle, wave.open(handle) as wav:
+        assert wav.readframes(wav.getnframes()) == b"".join(sent)
+
+
 def _wait(condition, timeout: float = 20):
     from tests.support import wait_until
 
