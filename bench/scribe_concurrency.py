@@ -110,6 +110,9 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
         SCRIBE_MAX_CONCURRENCY=str(max(concurrency, 1)),
         LOG_LEVEL="WARNING",
         JOB_DB_CONNECTIONS="10",
+        # As deployed: DEBUG keeps every SQL query in memory, which costs CPU on each one.
+        DEBUG="false",
+        SECRET_KEY="bench-" + "x" * 50,
     )
     workers = [
         support.start_worker(env, "scribe", concurrency=concurrency, pool=pool, name=f"bench-{pool}-{i}")

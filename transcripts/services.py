@@ -258,30 +258,32 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
     """Store the result and mark the job done, once. Later calls for the same
     job (a duplicate webhook, a reconciliation racing it) change nothing."""
     words = result.transcript
-    with transaction.atomic():
-        transcript = Transcript.objects.select_for_update().filter(pk=transcript_id).first()
-        if transcript is None or transcript.status not in (Status.TRANSCRIBING, Status.WAITING):
-            return False
-        try:
-            with transaction.atomic():
-                TranscriptResult.objects.create(
-                    transcript=transcript,
-                    data=words,
-                    original=words,
-                    raw=result.raw,
-                    text=canonical.join_text(words.get("words", [])),
-                )
-        except IntegrityError:
-            return False
-        Transcript.objects.filter(pk=transcript_id).update(
-            status=Status.DONE,
-            progress=100,
-            error="",
-            lease_expires_at=None,
-            language_code=(words.get("language_code") or "")[:16],
-            finished_at=timezone.now(),
-            updated=timezone.now(),
-        )
+    try:
+        with transaction.atomic():
+            # The row lock orders concurrent finishers; the one-to-one result is
+            # the database's own guarantee of a single transcript per job.
+            transcript = Transcript.objects.select_for_update().filter(pk=transcript_id).first()
+            if transcript is None or transcript.status not in (Status.TRANSCRIBING, Status.WAITING):
+                return False
+            TranscriptResult.objects.create(
+                transcript=transcript,
+                data=words,
+                original=words,
+                raw=result.raw,
+                text=canonical.join_text(words.get("words", [])),
+            )
+            now = timezone.now()
+            Transcript.objects.filter(pk=transcript_id).update(
+                status=Status.DONE,
+                progress=100,
+                error="",
+                lease_expires_at=None,
+                language_code=(words.get("language_code") or "")[:16],
+                finished_at=now,
+                updated=now,
+            )
+    except IntegrityError:
+        return False
     if len(words.get("words", ())) >= PRERENDER_MIN_WORDS:
         prerender_page(transcript_id)
     publish_job(transcript_id)

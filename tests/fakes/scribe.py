@@ -151,7 +151,7 @@ class FakeScribe:
     def _serve(self) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
-        self._runner = web.AppRunner(self.build_app(), handle_signals=False)
+        self._runner = web.AppRunner(self.build_app(), handle_signals=False, access_log=None)
         self.loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
         self.loop.run_until_complete(site.start())
