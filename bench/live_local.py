@@ -81,13 +81,15 @@ def main() -> None:
     one = speech_pcm(speech_file(SPEECH)) + silence(1.0)
     pcm = one * args.repeat
     audio_seconds = len(pcm) / 32000
-    model = load_model(1)
+    from django.conf import settings
+
+    from transcripts.engines import TranscriptionOptions
+    from transcripts.engines.local import decoding_options
+
+    model = load_model(settings.LIVE_LOCAL_THREADS)
     started = time.monotonic()
     segments, _ = model.transcribe(
-        np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768,
-        beam_size=1,
-        word_timestamps=True,
-        condition_on_previous_text=False,
+        np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768, **decoding_options(TranscriptionOptions())
     )
     list(segments)
     batch = time.monotonic() - started

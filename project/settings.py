@@ -206,6 +206,9 @@ LIVE_IDLE_TIMEOUT = env_float("LIVE_IDLE_TIMEOUT", 30, minimum=1)
 LIVE_MAX_SESSION_SECONDS = env_float("LIVE_MAX_SESSION_SECONDS", 4 * 3600, minimum=10)
 # Local-engine live sessions per process (each needs most of a core).
 LIVE_LOCAL_MAX_SESSIONS = env_int("LIVE_LOCAL_MAX_SESSIONS", 2, minimum=0)
+# CPU threads per local live session: a decode is on the critical path of the
+# caption lag, and two threads nearly halve it on a 2-core machine.
+LIVE_LOCAL_THREADS = env_int("LIVE_LOCAL_THREADS", 2, minimum=1)
 # An active session whose consumer has not been seen this long is recovered (saved as ended).
 LIVE_STALE_SECONDS = env_int("LIVE_STALE_SECONDS", 120, minimum=10)
 

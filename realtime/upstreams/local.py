@@ -195,7 +195,7 @@ class LocalUpstream:
         from transcripts.engines.local import load_model
 
         try:
-            model = await asyncio.to_thread(load_model, 1)
+            model = await asyncio.to_thread(load_model, settings.LIVE_LOCAL_THREADS)
         except Exception as error:
             self._release()
             raise UpstreamError("error", f"The local engine could not start ({type(error).__name__}).") from error
