@@ -125,6 +125,7 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
         started = time.monotonic()
         for row in rows:
             services.enqueue(row)
+        enqueued = time.monotonic() - started
         done = support.wait_until(
             lambda: (
                 Transcript.objects.filter(owner=user).exclude(status__in=[Status.QUEUED, Status.TRANSCRIBING]).count()
@@ -152,6 +153,7 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
             "statuses": statuses,
             "errors": errors,
             "last_sent": last_sent,
+            "enqueued": enqueued,
         }
     finally:
         for worker in workers:
@@ -198,7 +200,7 @@ def main() -> None:
             f"{label:26s} jobs={result['jobs']:4d}  wall={result['wall']:7.2f} s"
             f"  wall/L={result['wall'] / latency:6.2f}  peak in flight={result['peak']:4d}"
             f"  requests={result['requests']:4d}  worker CPU/job={1000 * result['cpu'] / result['jobs']:6.1f} ms"
-            f"  last request sent after {result['last_sent']:.2f} s"
+            f"  all enqueued after {result['enqueued']:.2f} s, last request sent after {result['last_sent']:.2f} s"
             "  statuses=" + ",".join(f"{k}:{v}" for k, v in result["statuses"].items() if v)
         )
         for error in result["errors"]:
