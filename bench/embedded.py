@@ -17,27 +17,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests import support  # noqa: E402
 
-SERVICE_VARIABLES = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "CELERY_BROKER_URL",
-    "PROGRESS_POLL_SECONDS",
-    "S3_BUCKET",
-    "DEFAULT_ENGINE",
-    "SECRET_KEY",
-    "DEBUG",
-    "DJANGO_ALLOW_ASYNC_UNSAFE",
-)
-
 
 class EmbeddedSite:
     def __init__(self, **overrides: str):
         self.data_dir = Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
-        env = support.process_env(DATA_DIR=str(self.data_dir), DJANGO_SETTINGS_MODULE="project.settings")
-        for name in SERVICE_VARIABLES:
-            env.pop(name, None)
-        env.update(overrides)
-        self.env = env
+        self.env = env = support.embedded_env(self.data_dir, **overrides)
         self.processes: list[support.Process] = []
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True

@@ -89,6 +89,30 @@ def process_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+# Variables that point the site at services; without them it runs embedded.
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "PROGRESS_POLL_SECONDS",
+    "S3_BUCKET",
+    "DEFAULT_ENGINE",
+    "SECRET_KEY",
+    "DEBUG",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
+
+
+def embedded_env(data_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a site with nothing configured: SQLite, a filesystem
+    broker and no Redis, all under `data_dir`."""
+    env = process_env(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="project.settings")
+    for name in SERVICE_VARIABLES:
+        env.pop(name, None)
+    env.update(overrides)
+    return env
+
+
 def start_daphne(env: dict[str, str], port: int) -> Process:
     process = Process(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],

@@ -19,25 +19,9 @@ from tests.media_corpus import SENTENCE
 pytestmark = pytest.mark.slow
 
 
-def embedded_env(data_dir: Path) -> dict[str, str]:
-    env = support.process_env(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="project.settings")
-    for name in (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "CELERY_BROKER_URL",
-        "PROGRESS_POLL_SECONDS",
-        "S3_BUCKET",
-        "DEFAULT_ENGINE",
-        "SECRET_KEY",
-        "DEBUG",
-    ):
-        env.pop(name, None)
-    return env
-
-
 @pytest.fixture
 def embedded_site(tmp_path):
-    env = embedded_env(tmp_path / "data")
+    env = support.embedded_env(tmp_path / "data")
     (tmp_path / "data").mkdir()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],

@@ -78,14 +78,13 @@ def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions)
     return create_transcript(user, uploaded, info, title=title, engine=engine, options=options)
 
 
-def create_transcript(
-    user, content: File, info: MediaInfo, *, title: str, engine: str, options: TranscriptionOptions
-) -> Transcript:
-    media = Media(
-        owner=user,
-        original_name=(content.name or title)[:255],
+def media_for(owner, info: MediaInfo, *, original_name: str, size: int) -> Media:
+    """An unsaved Media row for a probed file."""
+    return Media(
+        owner=owner,
+        original_name=original_name[:255],
         extension=info.extension,
-        size=content.size,
+        size=size,
         format_name=info.format_name,
         mime_type=info.mime_type,
         has_video=info.has_video,
@@ -93,6 +92,12 @@ def create_transcript(
         channels=info.channels,
         sample_rate=info.sample_rate,
     )
+
+
+def create_transcript(
+    user, content: File, info: MediaInfo, *, title: str, engine: str, options: TranscriptionOptions
+) -> Transcript:
+    media = media_for(user, info, original_name=content.name or title, size=content.size)
     try:
         with transaction.atomic():
             media.file.save("upload", content, save=False)

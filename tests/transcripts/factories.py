@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from transcripts import canonical
+from transcripts import canonical, services
 from transcripts.models import Engine, Media, Status, Transcript, TranscriptResult
 
 VOCABULARY = (
@@ -92,18 +92,7 @@ def stored_media(owner, path) -> Media:
     from transcripts.media_probe import inspect
 
     info = inspect(str(path))
-    media = Media(
-        owner=owner,
-        original_name=path.name,
-        extension=info.extension,
-        size=path.stat().st_size,
-        format_name=info.format_name,
-        mime_type=info.mime_type,
-        has_video=info.has_video,
-        duration=info.duration,
-        channels=info.channels,
-        sample_rate=info.sample_rate,
-    )
+    media = services.media_for(owner, info, original_name=path.name, size=path.stat().st_size)
     with open(path, "rb") as handle:
         media.file.save("upload", File(handle, name=path.name), save=False)
     media.save()
