@@ -55,7 +55,9 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-ACTIVE_STATUSES = (Status.QUEUED, Status.TRANSCRIBING, Status.WAITING)
+# Claimed by a worker (or waiting on a provider on its behalf).
+RUNNING_STATUSES = (Status.TRANSCRIBING, Status.WAITING)
+ACTIVE_STATUSES = (Status.QUEUED, *RUNNING_STATUSES)
 
 
 class TranscriptQuerySet(models.QuerySet):
@@ -135,10 +137,6 @@ class Transcript(models.Model):
             progress=0,
             error="",
         )
-
-    def renew_lease(self) -> bool:
-        lease = timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
-        return self._guarded_update(Q(status__in=ACTIVE_STATUSES[1:]), lease_expires_at=lease)
 
     def report_progress(self, percent: float) -> bool:
         """False once the job is no longer running (cancelled, say)."""

@@ -34,7 +34,7 @@ from transcripts.engines import (
 )
 from transcripts.formatting import human_duration, human_size
 from transcripts.media_probe import MediaInfo, ProbeError, probe
-from transcripts.models import ACTIVE_STATUSES, Media, Status, Transcript, TranscriptResult
+from transcripts.models import RUNNING_STATUSES, Media, Status, Transcript, TranscriptResult
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,10 @@ def _transcribe(transcript: Transcript) -> EngineResult | Submitted:
         raise PermanentEngineError("The recording for this transcript was deleted.")
     engine = get_engine(transcript.engine)
     media = transcript.media
-    with media_on_disk(media, needed=getattr(engine, "needs_local_file", True)) as path, lease_heartbeat(transcript):
+    with (
+        media_on_disk(media, needed=getattr(engine, "needs_local_file", True)) as path,
+        lease_keeper.keep(transcript.pk),
+    ):
         job = EngineJob(
             transcript_id=transcript.pk,
             media_path=path,
@@ -268,7 +271,7 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
             # The row lock orders concurrent finishers; the one-to-one result is
             # the database's own guarantee of a single transcript per job.
             transcript = Transcript.objects.select_for_update().filter(pk=transcript_id).first()
-            if transcript is None or transcript.status not in (Status.TRANSCRIBING, Status.WAITING):
+            if transcript is None or transcript.status not in RUNNING_STATUSES:
                 return False
             TranscriptResult.objects.create(
                 transcript=transcript,
@@ -367,17 +370,12 @@ class LeaseKeeper:
 
     @staticmethod
     def renew(ids: list[int]) -> None:
-        Transcript.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES[1:]).update(
+        Transcript.objects.filter(pk__in=ids, status__in=RUNNING_STATUSES).update(
             lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
         )
 
 
 lease_keeper = LeaseKeeper()
-
-
-def lease_heartbeat(transcript: Transcript):
-    """Keep the job's lease alive while its engine runs."""
-    return lease_keeper.keep(transcript.pk)
 
 
 @contextlib.contextmanager

@@ -112,9 +112,9 @@ class LiveClient:
 def threaded(test):
     """Run an async test body on its own event loop in a fresh thread.
 
-    The browser tests' session-wide Playwright (sync API) keeps an event loop
-    running in the main thread, after which pytest-asyncio cannot run a test
-    there; a thread of our own has no such loop."""
+    Playwright's sync API runs an event loop in the main thread while a
+    browser test is open; a thread of our own never depends on what loop
+    state other tests leave behind."""
     import functools
     import threading
 

@@ -88,7 +88,6 @@ POOL_TIMEOUT = 60.0
 READ_TIMEOUT_BASE = 600.0
 READ_TIMEOUT_MAX = 4 * 3600.0
 SHORT_READ_TIMEOUT = 60.0  # acknowledgements, transcript look-ups
-UPLOAD_CHUNK = 1024 * 1024
 # provider_request_id of a webhook job whose acknowledgement was lost: only
 # the webhook (matched by metadata) can finish it.
 UNCONFIRMED = "unconfirmed"
