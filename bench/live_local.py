@@ -1,20 +1,22 @@
 """The local live engine on one stream: committed-text lag and CPU.
 
-    python -m bench.live_local [--repeat 2]
+    python -m bench.live_local
 
-A speech recording (espeak-ng, ~12 s, repeated) is fed in real time, in
-200 ms chunks, to the local upstream (faster-whisper tiny.en on a rolling
-window with local agreement, one worker thread). For every committed word:
-lag = when it was committed - when its audio ended in the stream. Also the
-process CPU while streaming (100% = one core) and the time per decode. The
-baseline in the same run is a batch transcription of the same audio (the
-real-time factor the model reaches with the machine as loaded as it is now).
+A speech recording (espeak-ng reading four sentences, then the first two
+again, ~35 s) is fed in real time, in 200 ms chunks, to the local upstream
+(faster-whisper tiny.en on a rolling window with local agreement). For every
+committed word: lag = when it was committed - when its audio ended in the
+stream. Also the process CPU while streaming (100% = one core), the time per
+decode, and the word error rate of the committed text against the script.
+The baseline in the same run is a batch transcription of the same audio with
+the batch engine's settings: its speed (the real-time factor the machine
+reaches as loaded as it is now) and its word error rate (what the model can
+do with the whole recording at once).
 Goal: committed-text lag under 3 s, keeping up with one stream.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -26,10 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SPEECH = (
-    "Please remember to water the garden every morning before the sun gets too hot. "
-    "The children walked to the library after school on a quiet afternoon."
-)
+SENTENCES = [
+    "Please remember to water the garden every morning before the sun gets too hot.",
+    "The children walked to the library after school on a quiet afternoon.",
+    "Our quarterly revenue grew by twelve percent, mostly thanks to the new subscription plans in Europe.",
+    "She packed a small suitcase, locked the front door, and took the early train to the coast.",
+]
+SCRIPT = SENTENCES + SENTENCES[:2]
 
 
 def setup() -> None:
@@ -68,18 +73,15 @@ async def stream(pcm: bytes) -> tuple[list[float], float, float, list[float], st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=2)
-    args = parser.parse_args()
     setup()
     import numpy as np
 
     from tests.realtime.live_support import silence, speech_pcm
-    from tests.support import speech_file
+    from tests.support import speech_file, word_error_rate
     from transcripts.engines.local import load_model
 
-    one = speech_pcm(speech_file(SPEECH)) + silence(1.0)
-    pcm = one * args.repeat
+    pcm = b"".join(speech_pcm(speech_file(sentence)) + silence(0.6) for sentence in SCRIPT)
+    reference = " ".join(SCRIPT)
     audio_seconds = len(pcm) / 32000
     from django.conf import settings
 
@@ -91,12 +93,15 @@ def main() -> None:
     segments, _ = model.transcribe(
         np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768, **decoding_options(TranscriptionOptions())
     )
-    list(segments)
+    batch_text = " ".join(segment.text for segment in segments)
     batch = time.monotonic() - started
     lags, cpu, wall, decodes, text = asyncio.run(stream(pcm))
     lags.sort()
     print(f"local live: {audio_seconds:.1f} s of speech streamed in real time (load average {os.getloadavg()[0]:.1f})")
-    print(f"  baseline batch: {batch:.2f} s for the same audio = {audio_seconds / batch:.1f}x real time")
+    print(
+        f"  baseline batch: {batch:.2f} s for the same audio = {audio_seconds / batch:.1f}x real time, "
+        f"word error rate {word_error_rate(reference, batch_text):.3f}"
+    )
     if lags:
         print(
             f"  committed-text lag: p50 {statistics.median(lags):.2f} s, p90 {lags[int(len(lags) * 0.9)]:.2f} s, "
@@ -107,6 +112,7 @@ def main() -> None:
         f"(one every {wall / max(len(decodes), 1):.2f} s of stream)"
     )
     print(f"  CPU while streaming: {cpu * 100:.0f}% of one core")
+    print(f"  live word error rate: {word_error_rate(reference, text):.3f}")
     print(f"  text: {text}")
 
 

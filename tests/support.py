@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -199,3 +200,18 @@ def convert(source: Path, target: Path, *extra: str) -> Path:
 
 def have_chromium() -> bool:
     return shutil.which("chromium") is not None
+
+
+def spoken_words(text: str) -> list[str]:
+    return re.sub(r"[^\w' ]", " ", text.lower()).split()
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance over the reference length."""
+    ref, hyp = spoken_words(reference), spoken_words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, expected in enumerate(ref, 1):
+        diagonal, row[0] = row[0], i
+        for j, heard in enumerate(hyp, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (expected != heard))
+    return row[-1] / len(ref)

@@ -48,14 +48,15 @@ _models: dict[tuple, object] = {}
 _models_lock = threading.Lock()
 
 
-def load_model(cpu_threads: int | None = None):
-    """One loaded model per process and thread setting; loading takes a second."""
+def load_model(cpu_threads: int | None = None, model_class=None):
+    """One loaded model per process, thread setting and class; loading takes a second."""
     from faster_whisper import WhisperModel
 
-    key = (str(model_dir()), settings.LOCAL_STT_COMPUTE_TYPE, cpu_threads or settings.LOCAL_STT_THREADS)
+    model_class = model_class or WhisperModel
+    key = (str(model_dir()), settings.LOCAL_STT_COMPUTE_TYPE, cpu_threads or settings.LOCAL_STT_THREADS, model_class)
     with _models_lock:
         if key not in _models:
-            _models[key] = WhisperModel(
+            _models[key] = model_class(
                 key[0], device="cpu", compute_type=key[1], cpu_threads=key[2], local_files_only=True
             )
         return _models[key]
