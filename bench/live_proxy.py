@@ -77,6 +77,9 @@ def setup_django():
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/verbatim_c")
     os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="verbatim-bench-live-"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
+    # As deployed (DEBUG off), over plain HTTP on loopback; Daphne inherits
+    # these, and must share the secret key to accept the session cookie.
+    os.environ.update(DEBUG="false", SECRET_KEY="bench-" + "x" * 50, SECURE_SSL_REDIRECT="false")
     for name in ("ELEVENLABS_API_KEY", "REDIS_URL"):
         os.environ.pop(name, None)
     import django
@@ -362,7 +365,6 @@ def main() -> None:
                 ELEVENLABS_BASE_URL=fake.base_url,
                 LIVE_MAX_SESSIONS_PER_USER="100000",
                 LOG_LEVEL="WARNING",
-                DEBUG="true",
             )
             # BENCH_PROFILE=/path.prof runs Daphne under cProfile (written when it stops).
             profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []

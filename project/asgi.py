@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -19,3 +20,10 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# What is loaded by now lives as long as the process: move it out of the
+# garbage collector's full passes, which otherwise scan it all and stall every
+# socket for 90-175 ms at a time (measured with 200 live sessions in
+# bench/live_proxy.py; 50-70 ms once frozen).
+gc.collect()
+gc.freeze()

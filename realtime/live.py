@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import re
 import time
 from collections import deque
@@ -29,6 +28,7 @@ from django.urls import reverse
 
 from realtime import services
 from realtime.models import LiveSession
+from realtime.pulse import pulse
 from realtime.recording import BYTES_PER_SECOND, RecordingWriter
 from realtime.upstreams import Committed, Failure, Partial, Status, UpstreamError, make_upstream
 
@@ -39,7 +39,6 @@ CLOSE_REFUSED = 4429
 CLOSE_TRY_AGAIN = 1013
 CLOSE_TOO_BIG = 1009
 CLOSE_UNSUPPORTED = 1003
-HEARTBEAT_SECONDS = 5.0
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -50,13 +49,6 @@ def live_options(scope) -> tuple[str, str]:
         engine = "scribe" if settings.ELEVENLABS_API_KEY else "local"
     language = (query.get("language") or [""])[0].lower()
     return engine, language if LANGUAGE.match(language) else ""
-
-
-def heartbeat(session_id: int, audio_bytes: int) -> bool:
-    """The watchdog's database work in one thread hop: record the heartbeat
-    and say whether anyone holds a viewer link."""
-    services.heartbeat(session_id, audio_bytes)
-    return services.has_viewer_links(session_id)
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -128,7 +120,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.refuse(error.code, str(error))
             return
         self.viewers = await database_sync_to_async(services.has_viewer_links)(self.session.pk)
-        self.tasks = [asyncio.create_task(self.pump()), asyncio.create_task(self.watchdog())]
+        self.tasks = [asyncio.create_task(self.pump())]
+        pulse().join(self)
         await self.send_json(
             {"type": "ready", "session": str(self.session.uuid), "engine": self.engine, "language": self.language}
         )
@@ -206,29 +199,28 @@ class LiveConsumer(AsyncWebsocketConsumer):
         while self.buffer and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
 
-    async def watchdog(self) -> None:
-        """Heartbeat for recovery, the idle timeout and the session length cap."""
-        period = HEARTBEAT_SECONDS if settings.LIVE_IDLE_TIMEOUT > HEARTBEAT_SECONDS else 0.5
-        # A random phase: sessions that started together (a class, a reconnect
-        # storm after a restart) would otherwise all write their WAV buffers
-        # and queue their heartbeat queries in the one sync thread at the same
-        # instant, stalling everyone's audio for a moment every period.
-        await asyncio.sleep(random.uniform(0, period))
-        while True:
-            await asyncio.sleep(period)
-            self.recording.flush()
-            self.viewers = await database_sync_to_async(heartbeat)(self.session.pk, self.recording.bytes)
-            if time.monotonic() - self.last_audio > settings.LIVE_IDLE_TIMEOUT:
-                await self.finish_with("idle", "No audio arrived for a while, so the session was stopped and saved.")
-                return
-            if self.recording.bytes >= settings.LIVE_MAX_SESSION_SECONDS * BYTES_PER_SECOND:
-                await self.finish_with("session_limit", "This live session reached the maximum length. It was saved.")
-                return
+    # --- the heartbeat (realtime/pulse.py) --------------------------------------------
 
-    async def finish_with(self, code: str, message: str) -> None:
+    @property
+    def session_id(self) -> int:
+        return self.session.pk
+
+    def on_heartbeat(self, watched: bool) -> None:
+        self.viewers = watched
+        if self.stopping:
+            return
+        if time.monotonic() - self.last_audio > settings.LIVE_IDLE_TIMEOUT:
+            self.stopping = asyncio.create_task(
+                self.stop_with("idle", "No audio arrived for a while, so the session was stopped and saved.")
+            )
+        elif self.recording.bytes >= settings.LIVE_MAX_SESSION_SECONDS * BYTES_PER_SECOND:
+            self.stopping = asyncio.create_task(
+                self.stop_with("session_limit", "This live session reached the maximum length. It was saved.")
+            )
+
+    async def stop_with(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
-        if not self.stopping:
-            self.stopping = asyncio.create_task(self.stop())
+        await self.stop()
 
     # --- from the upstream -----------------------------------------------------------
 
@@ -287,6 +279,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.ended or self.session is None:
             return None
         self.ended = True
+        pulse().leave(self)
         for task in self.tasks:
             if task is not asyncio.current_task():
                 task.cancel()

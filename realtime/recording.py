@@ -49,7 +49,7 @@ class RecordingWriter:
     """Appends PCM to the WAV. Frames are small and land in a 64 KiB buffer
     (about 2 s of audio), so the event loop makes one page-cache write every
     couple of seconds per session rather than one per frame. A crash loses
-    at most that buffer; the consumer's heartbeat also flushes it."""
+    at most that buffer."""
 
     BUFFER_BYTES = 64 * 1024
 
@@ -66,9 +66,6 @@ class RecordingWriter:
     def write(self, pcm: bytes) -> None:
         self.file.write(pcm)
         self.bytes += len(pcm)
-
-    def flush(self) -> None:
-        self.file.flush()
 
     def close(self) -> None:
         if not self.file.closed:

@@ -313,3 +313,49 @@ async def test_viewer_socket_with_an_unknown_or_revoked_token_is_refused(site, f
         with pytest.raises(websockets.InvalidStatus):
             async with LiveClient(running.base_url, None, path=f"/ws/live/view/{new.token}/"):
                 pass
+
+
+@threaded
+async def test_one_heartbeat_keeps_every_session_alive_and_stops_the_idle_one(site, fake, cookie):
+    """The shared heartbeat (realtime/pulse.py): every session's liveness in
+    one query; a session without audio for LIVE_IDLE_TIMEOUT is stopped and
+    saved, the others keep going."""
+    running = await sync_to_async(site)(LIVE_IDLE_TIMEOUT=2)  # heartbeat every 0.5 s
+    async with (
+        LiveClient(running.base_url, cookie, query="engine=scribe") as talking,
+        LiveClient(running.base_url, cookie, query="engine=scribe") as quiet,
+    ):
+        talking_id = (await talking.wait_for("ready"))["session"]
+        quiet_id = (await quiet.wait_for("ready"))["session"]
+        started = await LiveSession.objects.aget(uuid=talking_id)
+        await talking.stream(utterances(2), realtime=1.0)  # 4.4 s, past the idle timeout
+        idle = await quiet.wait_for("error", code="idle")
+        assert "saved" in idle["message"]
+        assert (await quiet.wait_for("ended"))["transcript"]
+        alive = await LiveSession.objects.aget(uuid=talking_id)
+        assert alive.status == LiveStatus.ACTIVE and alive.heartbeat > started.heartbeat
+        assert not talking.of_type("error")
+        await talking.stop()
+    assert (await LiveSession.objects.aget(uuid=quiet_id)).status == LiveStatus.ENDED
+
+
+@threaded
+async def test_a_live_link_made_mid_session_starts_the_viewers_captions(site, fake, cookie):
+    from realtime import services
+
+    running = await sync_to_async(site)(LIVE_IDLE_TIMEOUT=3)  # heartbeat every 0.5 s
+    async with LiveClient(running.base_url, cookie, query="engine=scribe") as owner:
+        ready = await owner.wait_for("ready")
+        await owner.stream(utterances(1), realtime=2)
+        await owner.wait_for("committed", text="alpha bravo charlie")
+        session = await LiveSession.objects.aget(uuid=ready["session"])
+        new = await sync_to_async(services.create_link)(session)
+        async with LiveClient(running.base_url, None, path=f"/ws/live/view/{new.token}/") as viewer:
+            backlog = await viewer.wait_for("backlog")
+            assert backlog["segments"] == ["alpha bravo charlie"]
+            await asyncio.sleep(1.0)  # two heartbeats: the owner learns of the link
+            await owner.stream(utterances(1), realtime=2)
+            await viewer.wait_for("committed", text="delta echo foxtrot")
+            assert viewer.of_type("partial")
+            await owner.stop()
+            await viewer.wait_for("ended")
