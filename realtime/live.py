@@ -40,15 +40,19 @@ CLOSE_TRY_AGAIN = 1013
 CLOSE_TOO_BIG = 1009
 CLOSE_UNSUPPORTED = 1003
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# Close codes of a page that closed its socket on purpose (closed, navigated
+# away); any other end of the connection is a drop the page may come back from.
+PAGE_LEFT = (1000, 1001)
 
 
-def live_options(scope) -> tuple[str, str]:
+def live_options(scope) -> tuple[str, str, str]:
+    """(engine, language, session to resume) from the socket's query string."""
     query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
     engine = (query.get("engine") or [""])[0]
     if engine not in ("local", "scribe"):
         engine = "scribe" if settings.ELEVENLABS_API_KEY else "local"
     language = (query.get("language") or [""])[0].lower()
-    return engine, language if LANGUAGE.match(language) else ""
+    return engine, language if LANGUAGE.match(language) else "", (query.get("resume") or [""])[0]
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -87,7 +91,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)  # before accept: the handshake is refused
             return
-        self.engine, self.language = live_options(self.scope)
+        self.engine, self.language, resume = live_options(self.scope)
         self.buffer: deque[bytes] = deque()
         self.buffered = 0
         self.wake = asyncio.Event()
@@ -99,23 +103,26 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.viewers = False
         self.upstream = None
         await self.accept()
-        if self.engine == "scribe" and not settings.ELEVENLABS_API_KEY:
-            await self.refuse("not_configured", "Scribe is not configured on this server; choose the local engine.")
-            return
         try:
-            self.session = await database_sync_to_async(services.start_session)(
-                user, engine=self.engine, language=self.language
-            )
+            self.session = await database_sync_to_async(self.open_session)(user, resume)
         except services.LiveRefused as error:
             await self.refuse(error.code, str(error))
             return
+        self.engine, self.language = self.session.engine, self.session.language
         self.recording = RecordingWriter(self.session.recording_name)
-        self.upstream = make_upstream(self.engine, language=self.language, emit=self.on_event)
+        self.upstream = make_upstream(
+            self.engine,
+            language=self.language,
+            emit=self.on_event,
+            position=self.recording.bytes / BYTES_PER_SECOND,
+        )
         try:
             await self.upstream.start()
         except UpstreamError as error:
             self.recording.close()
-            await database_sync_to_async(services.discard_session)(self.session.pk)
+            # A resumed session keeps what it had, for another try or for recovery.
+            forget = services.detach_session if resume else services.discard_session
+            await database_sync_to_async(forget)(self.session.pk)
             self.session, self.ended = None, True
             await self.refuse(error.code, str(error))
             return
@@ -123,8 +130,27 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.tasks = [asyncio.create_task(self.pump())]
         pulse().join(self)
         await self.send_json(
-            {"type": "ready", "session": str(self.session.uuid), "engine": self.engine, "language": self.language}
+            {
+                "type": "ready",
+                "session": str(self.session.uuid),
+                "engine": self.engine,
+                "language": self.language,
+                "resumed": bool(resume),
+            }
         )
+
+    def open_session(self, user, resume: str) -> LiveSession:
+        """A new session, or the one the page asks to resume (its browser
+        connection dropped) with the segment numbering carried on."""
+        if resume:
+            session = services.resume_session(user, resume)
+            self.segment_index = services.next_segment_index(session.pk)
+            return session
+        if self.engine == "scribe" and not settings.ELEVENLABS_API_KEY:
+            raise services.LiveRefused(
+                "not_configured", "Scribe is not configured on this server; choose the local engine."
+            )
+        return services.start_session(user, engine=self.engine, language=self.language)
 
     async def refuse(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
@@ -276,19 +302,25 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def end(self, error: str = ""):
         """Save the session once, whichever way it ends."""
-        if self.ended or self.session is None:
+        if not self.let_go():
             return None
+        transcript = await database_sync_to_async(services.end_session)(self.session.pk, error=error)
+        await self.channel_layer.group_send(
+            services.viewer_group(self.session.uuid), {"type": "live.caption", "caption": {"type": "ended"}}
+        )
+        return transcript
+
+    def let_go(self) -> bool:
+        """Stop this consumer's part in the session; False if it already had."""
+        if self.ended or self.session is None:
+            return False
         self.ended = True
         pulse().leave(self)
         for task in self.tasks:
             if task is not asyncio.current_task():
                 task.cancel()
         self.recording.close()
-        transcript = await database_sync_to_async(services.end_session)(self.session.pk, error=error)
-        await self.channel_layer.group_send(
-            services.viewer_group(self.session.uuid), {"type": "live.caption", "caption": {"type": "ended"}}
-        )
-        return transcript
+        return True
 
     async def disconnect(self, code: int) -> None:
         if self.session is None or self.ended:
@@ -298,15 +330,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         # The browser went away without stopping: send the audio already
         # accepted, keep what was committed and let the upstream commit what
-        # it has, then save. Bounded so that drain + finish stay inside
-        # Daphne's application close timeout (10 s), after which it cancels us.
+        # it has. Bounded so that drain + finish stay inside Daphne's
+        # application close timeout (10 s), after which it cancels us.
         if self.upstream is not None:
             await self.drain(timeout=3.0)
             try:
                 await asyncio.wait_for(self.upstream.finish(), 6)
             except TimeoutError:
                 await self.upstream.close()
-        await self.end()
+        if code in PAGE_LEFT:
+            await self.end()
+        elif self.let_go():
+            # The connection dropped: the page reconnects and resumes this
+            # session; if it never does, recovery saves it.
+            await database_sync_to_async(services.detach_session)(self.session.pk)
 
     async def send_json(self, message: dict) -> None:
         try:

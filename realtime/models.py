@@ -34,6 +34,9 @@ class LiveSession(models.Model):
     audio_bytes = models.BigIntegerField(default=0)
     # Seen by the consumer recently; a stale active session is recovered.
     heartbeat = models.DateTimeField(default=timezone.now)
+    # False once the browser's connection dropped without a stop: the page may
+    # come back and resume the session (until recovery ends it).
+    attached = models.BooleanField(default=True)
     started = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -24,8 +24,6 @@ from realtime import services
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
-
 
 class Member(Protocol):
     session_id: int
@@ -35,7 +33,8 @@ class Member(Protocol):
 
 def period() -> float:
     # Tests use idle timeouts shorter than a heartbeat.
-    return HEARTBEAT_SECONDS if settings.LIVE_IDLE_TIMEOUT > HEARTBEAT_SECONDS else 0.5
+    beat = services.HEARTBEAT_SECONDS
+    return beat if settings.LIVE_IDLE_TIMEOUT > beat else 0.5
 
 
 class Pulse:

@@ -5,12 +5,14 @@ viewer links, and re-transcribing a live recording in batch."""
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from realtime import recording
@@ -33,6 +35,10 @@ class LiveRefused(Exception):
 # --- starting -----------------------------------------------------------------
 
 
+# How often a live consumer records that it is alive (realtime/pulse.py).
+HEARTBEAT_SECONDS = 5.0
+
+
 def start_session(user, *, engine: str, language: str = "") -> LiveSession:
     """Open a session, refusing past the per-user cap. The user's row is
     locked so two sockets opened at once cannot both squeeze under it."""
@@ -52,6 +58,39 @@ def start_session(user, *, engine: str, language: str = "") -> LiveSession:
         session.recording_name = recording.storage_name(user.pk, session.uuid)
         session.save()
     return session
+
+
+def resume_session(user, session_uuid: str) -> LiveSession:
+    """Take a session over again after the browser's connection dropped: its
+    consumer detached it, or died with its server so that nothing has beaten
+    for it for three heartbeats. Only the owner may, and only while it is live."""
+    try:
+        key = uuid.UUID(session_uuid)
+    except ValueError:
+        key = None
+    silent = timezone.now() - timedelta(seconds=3 * HEARTBEAT_SECONDS)
+    with transaction.atomic():
+        session = (
+            LiveSession.objects.select_for_update().filter(owner=user, uuid=key, status=LiveStatus.ACTIVE).first()
+            if key
+            else None
+        )
+        if session is None or (session.attached and session.heartbeat > silent):
+            raise LiveRefused("not_resumable", "The earlier live session cannot be continued; starting a new one.")
+        session.attached, session.heartbeat = True, timezone.now()
+        session.save(update_fields=["attached", "heartbeat"])
+    return session
+
+
+def detach_session(session_id: int) -> None:
+    """The browser dropped off without stopping: keep the session for it to
+    resume. If it never does, recovery saves it after LIVE_STALE_SECONDS."""
+    LiveSession.objects.filter(pk=session_id, status=LiveStatus.ACTIVE).update(attached=False)
+
+
+def next_segment_index(session_id: int) -> int:
+    last = LiveSegment.objects.filter(session_id=session_id).aggregate(last=Max("index"))["last"]
+    return 0 if last is None else last + 1
 
 
 def heartbeat(session_ids: list[int]) -> set[int]:

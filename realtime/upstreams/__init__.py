@@ -103,11 +103,13 @@ def message_for(code: str, detail: str = "") -> str:
     return MESSAGES.get(code, MESSAGES["error"])
 
 
-def make_upstream(engine: str, *, language: str, emit: Emit):
+def make_upstream(engine: str, *, language: str, emit: Emit, position: float = 0.0):
+    """`position`: session seconds at which the audio it is sent starts (a
+    resumed session goes on from where its recording ends)."""
     if engine == "scribe":
         from realtime.upstreams.scribe import ScribeUpstream
 
-        return ScribeUpstream(language=language, emit=emit)
+        return ScribeUpstream(language=language, emit=emit, position=position)
     from realtime.upstreams.local import LocalUpstream
 
-    return LocalUpstream(language=language, emit=emit)
+    return LocalUpstream(language=language, emit=emit, position=position)

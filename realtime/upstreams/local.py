@@ -86,11 +86,11 @@ class Word:
 class LocalAgreement:
     """The streaming state, independent of threads (and so easy to test)."""
 
-    def __init__(self, model, language: str):
+    def __init__(self, model, language: str, position: float = 0.0):
         self.model = model
         self.language = language or None
         self.audio = np.zeros(0, dtype=np.float32)
-        self.buffer_start = 0.0  # session seconds of audio[0]
+        self.buffer_start = position  # session seconds of audio[0]
         self.committed: deque[Word] = deque(maxlen=64)  # the latest committed words
         self.previous: list[Word] = []
 
@@ -207,8 +207,9 @@ class LocalAgreement:
 
 
 class LocalUpstream:
-    def __init__(self, *, language: str, emit: Emit):
+    def __init__(self, *, language: str, emit: Emit, position: float = 0.0):
         self.language = language
+        self.position = position
         self.emit = emit
         self.lock = threading.Condition()
         self.pending: list[bytes] = []
@@ -239,9 +240,8 @@ class LocalUpstream:
             raise UpstreamError("error", f"The local engine could not start ({type(error).__name__}).") from error
         self.loop = asyncio.get_running_loop()
         self.pump = asyncio.create_task(self._pump())
-        self.thread = threading.Thread(
-            target=self._run, args=(LocalAgreement(model, self.language),), name="live-local", daemon=True
-        )
+        state = LocalAgreement(model, self.language, self.position)
+        self.thread = threading.Thread(target=self._run, args=(state,), name="live-local", daemon=True)
         self.thread.start()
 
     async def send(self, pcm: bytes) -> None:

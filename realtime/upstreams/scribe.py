@@ -92,7 +92,7 @@ COMMIT_MESSAGE = json.dumps(
 
 
 class ScribeUpstream:
-    def __init__(self, *, language: str, emit: Emit):
+    def __init__(self, *, language: str, emit: Emit, position: float = 0.0):
         self.language = language
         self.emit = emit
         self.ws = None
@@ -101,7 +101,7 @@ class ScribeUpstream:
         self.closing = False
         self.fatal = False
         self.tail = bytearray()  # audio since the last commit
-        self.sent_bytes = 0  # session position of the end of the audio sent
+        self.sent_bytes = 2 * round(position * SAMPLE_RATE)  # session position of the end of the audio sent
         self.socket_offset = 0.0  # session seconds at which this socket's audio starts (word times count from it)
         self.segment_start = 0.0  # session seconds at which the uncommitted segment starts
         self.pending: Committed | None = None  # a plain commit waiting for its timestamps

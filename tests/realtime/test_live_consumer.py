@@ -359,3 +359,56 @@ async def test_a_live_link_made_mid_session_starts_the_viewers_captions(site, fa
             assert viewer.of_type("partial")
             await owner.stop()
             await viewer.wait_for("ended")
+
+
+@threaded
+async def test_a_dropped_connection_resumes_the_same_session(site, fake, cookie):
+    """The network drops (no close frame): the session waits; the page
+    reconnects with ?resume= and goes on. One transcript, one recording, word
+    times continuing from where the first connection's audio ended."""
+    running = await sync_to_async(site)()
+    first_part, second_part = utterances(1), utterances(1)
+    async with LiveClient(running.base_url, cookie, query="engine=scribe") as before:
+        ready = await before.wait_for("ready")
+        await before.stream(first_part, realtime=2)
+        await before.wait_for("committed", text="alpha bravo charlie")
+        before.ws.transport.abort()
+
+    def detached():
+        return LiveSession.objects.filter(uuid=ready["session"], attached=False).first()
+
+    await sync_to_async(_wait)(detached)
+    resume = f"engine=scribe&resume={ready['session']}"
+    async with LiveClient(running.base_url, cookie, query=resume) as after:
+        again = await after.wait_for("ready")
+        assert again["session"] == ready["session"] and again["resumed"] is True
+        await after.stream(second_part, realtime=2)
+        await after.wait_for("committed", text="delta echo foxtrot")
+        ended = await after.stop()
+    assert await LiveSession.objects.acount() == 1
+    transcript = await sync_to_async(saved)(ended["transcript"])
+    assert transcript.result.text == "alpha bravo charlie delta echo foxtrot"
+    words = [w for w in transcript.result.data["words"] if w["type"] == "word"]
+    assert words[3]["start"] >= len(first_part) / 32000  # the second part's time goes on from the first's end
+    with default_storage.open(transcript.media.file.name, "rb") as handle, wave.open(handle) as wav:
+        assert wav.readframes(wav.getnframes()) == first_part + second_part
+
+
+@threaded
+async def test_only_the_owner_resumes_and_only_a_session_nobody_streams_into(site, fake, cookie, other_user):
+    running = await sync_to_async(site)()
+    async with LiveClient(running.base_url, cookie, query="engine=scribe") as owner:
+        ready = await owner.wait_for("ready")
+        for who, session in (
+            (cookie, ready["session"]),  # still attached and beating
+            (cookie, "00000000-0000-0000-0000-000000000000"),
+            (cookie, "not-a-uuid"),
+            (await sync_to_async(session_cookie)(other_user), ready["session"]),
+        ):
+            async with LiveClient(running.base_url, who, query=f"engine=scribe&resume={session}") as intruder:
+                refused = await intruder.wait_for("error", code="not_resumable")
+                assert await intruder.wait_closed() == 4429
+            assert refused["message"]
+        assert not owner.of_type("error")
+        await owner.stop()
+    assert await LiveSession.objects.acount() == 1

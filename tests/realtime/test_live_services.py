@@ -43,6 +43,30 @@ def test_a_session_left_by_a_crash_is_recovered_with_its_recording(user):
         assert wav.getnframes() == 16000 and wav.readframes(16000) == pcm
 
 
+def test_a_session_left_by_a_crash_can_be_resumed_by_its_owner_and_records_on(user):
+    """The server died mid-sample; after the restart the page reconnects with
+    ?resume=: the session goes on, the half sample is dropped, the segment
+    numbering continues."""
+    pcm = b"\x10\x00" * 16000
+    session = crashed_session(user, pcm)
+    resumed = services.resume_session(user, str(session.uuid))
+    assert resumed.pk == session.pk and resumed.attached
+    assert services.next_segment_index(session.pk) == 1
+    writer = RecordingWriter(session.recording_name)
+    assert writer.bytes == len(pcm)  # the half sample left by the crash is gone
+    writer.write(pcm)
+    writer.close()
+    transcript = services.end_session(session.pk)
+    with default_storage.open(transcript.media.file.name, "rb") as handle, wave.open(handle) as wav:
+        assert wav.readframes(wav.getnframes()) == pcm + pcm
+
+
+def test_a_session_still_streaming_cannot_be_resumed(user):
+    session = services.start_session(user, engine="scribe")
+    with pytest.raises(services.LiveRefused):
+        services.resume_session(user, str(session.uuid))
+
+
 def test_ending_twice_makes_one_transcript(user):
     session = services.start_session(user, engine="local")
     first = services.end_session(session.pk)

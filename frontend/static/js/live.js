@@ -1,7 +1,8 @@
 // The Live page: microphone -> AudioWorklet (16 kHz PCM16) -> binary frames
 // on /ws/live/; partial captions replace each other, committed ones append.
-// A dropped connection reconnects with backoff (a new session; the earlier
-// part is already saved). Errors from the server arrive as {type: "error"}.
+// A dropped connection reconnects with backoff and resumes the same session
+// (or starts a new one if the server cannot continue it). Errors from the
+// server arrive as {type: "error"}.
 
 const root = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
@@ -60,6 +61,7 @@ function onAudio({ pcm, level }) {
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const params = new URLSearchParams({ engine: $("live-engine").value, language: $("live-language").value.trim() });
+  if (state.session) params.set("resume", state.session);
   const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}?${params}`);
   socket.binaryType = "arraybuffer";
   state.socket = socket;
@@ -95,6 +97,10 @@ function onMessage(message) {
       say(message.message, "warning");
       break;
     case "error":
+      if (message.code === "not_resumable") {
+        state.session = null; // the reconnect after this close starts a new session
+        return;
+      }
       if (message.fatal) state.fatal = true;
       say(message.message, message.fatal ? "error" : "warning");
       break;
@@ -125,7 +131,7 @@ function onClose(socket) {
   const delay = Math.min(1000 * 2 ** state.retries, 15000);
   state.retries += 1;
   setState("reconnecting", "Connection lost");
-  say(`Connection lost. Reconnecting in ${Math.round(delay / 1000)} s… (what was said so far is saved)`, "warning");
+  say(`Connection lost. Reconnecting in ${Math.round(delay / 1000)} s… (the session goes on where it stopped)`, "warning");
   setTimeout(() => { if (state.wanted && !state.fatal) connect(); }, delay);
 }
 
@@ -152,6 +158,7 @@ async function start() {
   $("live-saved").hidden = true;
   $("live-share-out").textContent = "";
   state.fatal = false;
+  state.session = null;
   $("live-start").disabled = true;
   try {
     await openMicrophone();
