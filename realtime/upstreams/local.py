@@ -33,8 +33,9 @@ CONTEXT_SECONDS = 4.0  # ...keeping this much audio, for context
 # Two decodes agreeing on a word Whisper is unsure of (a half-heard "walker"
 # that becomes "walk in" once more audio arrives) is not enough to commit it.
 AGREE_PROBABILITY = 0.6
-UNSURE_PROBABILITY = 0.3
-SETTLED_SECONDS = 1.5  # a word followed by this much decoded audio commits on first sight
+SETTLED_SECONDS = 1.5  # a word followed by this much decoded audio commits on first sight...
+UNSURE_PROBABILITY = 0.3  # ...unless Whisper is this unsure of it:
+UNSURE_SETTLED_SECONDS = 2.25  # then it needs this much
 FORCE_COMMIT_SECONDS = 20.0  # a window this long commits all but its last seconds
 KEEP_AFTER_SILENCE = 1.0
 # A word starting this close to the end of the window has no audio to be
@@ -174,12 +175,12 @@ class LocalAgreement:
     def _settled_count(self, words: list[Word], window_end: float) -> int:
         """Leading words with SETTLED_SECONDS of audio after them: stable
         enough without a second decode, which bounds the lag when decodes are
-        slow. A word Whisper is unsure of waits twice as long: "Our quarterly"
+        slow. A word Whisper is unsure of waits longer: "Our quarterly"
         heard from a window's first second came out as "I'll work to" at 0.1."""
         count = 0
         for word in words:
             age = window_end - word.end
-            if age < SETTLED_SECONDS or (word.probability < UNSURE_PROBABILITY and age < 2 * SETTLED_SECONDS):
+            if age < SETTLED_SECONDS or (word.probability < UNSURE_PROBABILITY and age < UNSURE_SETTLED_SECONDS):
                 break
             count += 1
         return count
