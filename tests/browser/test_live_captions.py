@@ -30,12 +30,14 @@ def words(text: str) -> set[str]:
 
 
 def microphone_file(speech) -> Path:
-    """The speech with silence around it (the first second goes by while the
-    session opens), as a 16 kHz WAV for Chromium's fake microphone."""
-    target = GENERATED / "live-microphone.wav"
+    """The speech, starting 0.3 s in (while the audio graph is set up), as a
+    16 kHz WAV for Chromium's fake microphone. The session is still opening
+    when the first words are spoken: the page holds that audio until the
+    server is ready, so they must not be lost."""
+    target = GENERATED / "live-microphone-early-words.wav"
     if not target.exists():
         pcm = speech_pcm(speech(SPEECH))
-        padded = b"\0\0" * 32000 + pcm + b"\0\0" * 48000
+        padded = b"\0\0" * 4800 + pcm + b"\0\0" * 48000
         with wave.open(str(target), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
@@ -101,6 +103,7 @@ def run_live_session(mic_browser, chromium, site, user, engine: str) -> None:
     page.locator("#live-saved a").wait_for(timeout=60_000)
     owner_text = page.locator("#live-committed").text_content()
     assert len(words(owner_text) & words(SPEECH)) >= 8, owner_text
+    assert {"please", "remember"} <= words(owner_text), owner_text  # said before the server was ready
 
     # The viewer saw the same captions, then the saved transcript.
     viewer.locator("#viewer-transcript").wait_for(timeout=30_000)

@@ -8,9 +8,17 @@ const root = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
 const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
 
+// Audio captured while the socket is not ready yet (the server is loading the
+// local model or minting a token, or the connection is being re-established)
+// is held and sent once it is: the first words said after pressing Start
+// used to be lost. Bounded well under the server's LIVE_MAX_BUFFER_SECONDS,
+// since the held frames arrive there as one burst.
+const HELD_FRAMES = 15; // 3 s of 200 ms frames
+
 const state = {
   stream: null, context: null, node: null, socket: null, session: null,
   wanted: false, fatal: false, startedAt: 0, timer: null, retries: 0, ready: false,
+  held: [],
 };
 
 function setState(name, text) {
@@ -55,7 +63,12 @@ async function openMicrophone() {
 function onAudio({ pcm, level }) {
   $("live-level-bar").style.width = `${Math.min(100, Math.round(level * 100))}%`;
   const socket = state.socket;
-  if (socket && socket.readyState === WebSocket.OPEN && state.ready) socket.send(pcm);
+  if (socket && socket.readyState === WebSocket.OPEN && state.ready) {
+    socket.send(pcm);
+  } else if (state.wanted) {
+    state.held.push(pcm);
+    if (state.held.length > HELD_FRAMES) state.held.shift(); // keep the latest
+  }
 }
 
 function connect() {
@@ -74,6 +87,8 @@ function connect() {
 function onMessage(message) {
   switch (message.type) {
     case "ready":
+      for (const pcm of state.held) state.socket.send(pcm);
+      state.held = [];
       state.ready = true;
       state.retries = 0;
       state.session = message.session;
@@ -159,6 +174,7 @@ async function start() {
   $("live-share-out").textContent = "";
   state.fatal = false;
   state.session = null;
+  state.held = [];
   $("live-start").disabled = true;
   try {
     await openMicrophone();
