@@ -6,7 +6,9 @@ sent to the viewers' group. Audio from the browser lands in a bounded
 buffer (LIVE_MAX_BUFFER_SECONDS) drained by a sender task, because Daphne
 queues inbound frames without bound: when the upstream is slow the socket
 is closed with 1013 instead of growing. Every frame is also appended to the
-session's WAV, and every committed segment is saved as it arrives.
+session's WAV, and every committed segment is saved as it arrives. A socket
+that drops (rather than closes) leaves its session detached, for the page to
+reconnect with ?resume=<session> and go on; recovery saves it otherwise.
 """
 
 from __future__ import annotations
