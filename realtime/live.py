@@ -128,7 +128,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.session, self.ended = None, True
             await self.refuse(error.code, str(error))
             return
-        self.viewers = await database_sync_to_async(services.has_viewer_links)(self.session.pk)
+        self.viewers = self.session.pk in await database_sync_to_async(services.watched)([self.session.pk])
         self.tasks = [asyncio.create_task(self.pump())]
         pulse().join(self)
         await self.send_json(

@@ -57,9 +57,10 @@ class RecordingWriter:
         self.name = name
         self.path = local_path(name)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        exists = self.path.exists() and self.path.stat().st_size >= HEADER_BYTES
-        if exists and (self.path.stat().st_size - HEADER_BYTES) % 2:
-            os.truncate(self.path, self.path.stat().st_size - 1)  # resumed after a crash mid-sample
+        size = self.path.stat().st_size if self.path.exists() else 0
+        exists = size >= HEADER_BYTES
+        if exists and (size - HEADER_BYTES) % 2:
+            os.truncate(self.path, size - 1)  # resumed after a crash mid-sample
         self.file = open(self.path, "ab", buffering=self.BUFFER_BYTES)  # noqa: SIM115 - closed in close()
         if not exists:
             self.file.write(wav_header(0))

@@ -64,19 +64,16 @@ def resume_session(user, session_uuid: str) -> LiveSession:
     """Take a session over again after the browser's connection dropped: its
     consumer detached it, or died with its server so that nothing has beaten
     for it for three heartbeats. Only the owner may, and only while it is live."""
+    refused = LiveRefused("not_resumable", "The earlier live session cannot be continued; starting a new one.")
     try:
         key = uuid.UUID(session_uuid)
     except ValueError:
-        key = None
+        raise refused from None
     silent = timezone.now() - timedelta(seconds=3 * HEARTBEAT_SECONDS)
     with transaction.atomic():
-        session = (
-            LiveSession.objects.select_for_update().filter(owner=user, uuid=key, status=LiveStatus.ACTIVE).first()
-            if key
-            else None
-        )
+        session = LiveSession.objects.select_for_update().filter(owner=user, uuid=key, status=LiveStatus.ACTIVE).first()
         if session is None or (session.attached and session.heartbeat > silent):
-            raise LiveRefused("not_resumable", "The earlier live session cannot be continued; starting a new one.")
+            raise refused
         session.attached, session.heartbeat = True, timezone.now()
         session.save(update_fields=["attached", "heartbeat"])
     return session
@@ -102,6 +99,12 @@ def heartbeat(session_ids: list[int]) -> set[int]:
     if not session_ids:
         return set()
     LiveSession.objects.filter(pk__in=session_ids, status=LiveStatus.ACTIVE).update(heartbeat=timezone.now())
+    return watched(session_ids)
+
+
+def watched(session_ids: list[int]) -> set[int]:
+    """Those of these sessions that someone holds a usable viewer link for
+    (their captions go to the viewers' group)."""
     return set(LiveLink.objects.usable().filter(session_id__in=session_ids).values_list("session_id", flat=True))
 
 
@@ -291,7 +294,3 @@ def discard_session(session_id: int) -> None:
 
 def viewer_group(session_uuid) -> str:
     return f"live.view.{session_uuid.hex}"
-
-
-def has_viewer_links(session_id: int) -> bool:
-    return LiveLink.objects.usable().filter(session_id=session_id).exists()
