@@ -19,6 +19,7 @@ import logging
 import re
 import time
 from collections import deque
+from typing import NamedTuple
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -47,14 +48,27 @@ LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 PAGE_LEFT = (1000, 1001)
 
 
-def live_options(scope) -> tuple[str, str, str]:
-    """(engine, language, session to resume) from the socket's query string."""
-    query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
-    engine = (query.get("engine") or [""])[0]
+class LiveOptions(NamedTuple):
+    engine: str
+    language: str
+    resume: str  # the session to go on with, after a dropped connection
+    shown: int | None  # committed segments the resuming page has shown
+
+
+def live_options(scope) -> LiveOptions:
+    """The socket's query string: ?engine=&language=[&resume=&shown=]."""
+    query = {key: values[0] for key, values in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
+    engine = query.get("engine", "")
     if engine not in ("local", "scribe"):
         engine = "scribe" if settings.ELEVENLABS_API_KEY else "local"
-    language = (query.get("language") or [""])[0].lower()
-    return engine, language if LANGUAGE.match(language) else "", (query.get("resume") or [""])[0]
+    language = query.get("language", "").lower()
+    shown = query.get("shown", "")
+    return LiveOptions(
+        engine,
+        language if LANGUAGE.match(language) else "",
+        query.get("resume", ""),
+        int(shown) if shown.isdigit() else None,
+    )
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -93,7 +107,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)  # before accept: the handshake is refused
             return
-        self.engine, self.language, resume = live_options(self.scope)
+        self.engine, self.language, resume, shown = live_options(self.scope)
+        self.missed: list[dict] = []  # committed while the resuming page was away
         self.buffer: deque[bytes] = deque()
         self.buffered = 0
         self.wake = asyncio.Event()
@@ -106,7 +121,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.upstream = None
         await self.accept()
         try:
-            self.session = await database_sync_to_async(self.open_session)(user, resume)
+            self.session = await self.take_session(user, resume, shown)
         except services.LiveRefused as error:
             await self.refuse(error.code, str(error))
             return
@@ -140,12 +155,31 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 "resumed": bool(resume),
             }
         )
+        for segment in self.missed:
+            await self.send_json({"type": "committed", **segment})
 
-    def open_session(self, user, resume: str) -> LiveSession:
+    async def take_session(self, user, resume: str, shown: int | None) -> LiveSession:
+        """open_session, waiting up to LIVE_RESUME_WAIT_SECONDS for a session
+        being resumed to be let go by its old connection: the page notices a
+        drop and is back within a second or two, often while the server is
+        still sending the old connection's last audio upstream."""
+        deadline = time.monotonic() + settings.LIVE_RESUME_WAIT_SECONDS
+        while True:
+            try:
+                return await database_sync_to_async(self.open_session)(user, resume, shown)
+            except services.SessionBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    def open_session(self, user, resume: str, shown: int | None) -> LiveSession:
         """A new session, or the one the page asks to resume (its browser
-        connection dropped) with the segment numbering carried on."""
+        connection dropped) with the segment numbering carried on and the
+        segments the page missed (committed as the old connection finished)."""
         if resume:
             session = services.resume_session(user, resume)
+            if shown is not None:
+                self.missed = services.segments_from(session.pk, shown)
             self.segment_index = services.next_segment_index(session.pk)
             return session
         if self.engine == "scribe" and not settings.ELEVENLABS_API_KEY:

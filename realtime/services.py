@@ -32,6 +32,11 @@ class LiveRefused(Exception):
         self.code = code
 
 
+class SessionBusy(LiveRefused):
+    """The session to resume is still held by a connection, perhaps one the
+    server has not finished letting go of; asking again may succeed."""
+
+
 # --- starting -----------------------------------------------------------------
 
 
@@ -72,8 +77,10 @@ def resume_session(user, session_uuid: str) -> LiveSession:
     silent = timezone.now() - timedelta(seconds=3 * HEARTBEAT_SECONDS)
     with transaction.atomic():
         session = LiveSession.objects.select_for_update().filter(owner=user, uuid=key, status=LiveStatus.ACTIVE).first()
-        if session is None or (session.attached and session.heartbeat > silent):
+        if session is None:
             raise refused
+        if session.attached and session.heartbeat > silent:
+            raise SessionBusy(refused.code, str(refused))
         session.attached, session.heartbeat = True, timezone.now()
         session.save(update_fields=["attached", "heartbeat"])
     return session
@@ -83,6 +90,12 @@ def detach_session(session_id: int) -> None:
     """The browser dropped off without stopping: keep the session for it to
     resume. If it never does, recovery saves it after LIVE_STALE_SECONDS."""
     LiveSession.objects.filter(pk=session_id, status=LiveStatus.ACTIVE).update(attached=False)
+
+
+def segments_from(session_id: int, index: int) -> list[dict]:
+    """The committed segments from `index` on, as the page's captions."""
+    segments = LiveSegment.objects.filter(session_id=session_id, index__gte=index).order_by("index")
+    return list(segments.values("index", "text", "start", "end"))
 
 
 def next_segment_index(session_id: int) -> int:

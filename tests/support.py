@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -46,6 +47,54 @@ def wait_until(condition, timeout: float = 60, interval: float = 0.25, message: 
             return value
         time.sleep(interval)
     raise TimeoutError(f"{message} not met within {timeout} s")
+
+
+class CuttableRelay:
+    """A TCP relay in front of a server, for a test to cut the network: every
+    connection through it is shut at once, without a WebSocket close frame,
+    so both ends see the connection drop (close code 1006), as when a laptop
+    changes networks. Connections made after the cut go through."""
+
+    def __init__(self, target_port: int):
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            server = socket.create_connection(self.target)
+            with self.lock:
+                self.sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> int:
+        """Drop every open connection; returns how many there were."""
+        with self.lock:
+            dropped, self.sockets = self.sockets, []
+        for sock in dropped:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the pumps blocked in recv
+            sock.close()
+        return len(dropped) // 2
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
 
 
 class Process:

@@ -1,7 +1,8 @@
 """Live captions in a real browser: headless Chromium with a speech recording
 as its microphone, captions from the local engine and from Scribe (the fake,
 transcribing what it receives with the local engine), the saved session in
-the library, and a second browser on the live link seeing the same words."""
+the library, a second browser on the live link seeing the same words, and
+the page riding out a dropped connection."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from realtime.models import LiveSession
 from tests.fakes.scribe import FakeScribe
 from tests.realtime.live_support import session_cookie, speech_pcm
-from tests.support import GENERATED
+from tests.support import GENERATED, CuttableRelay
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,7 +28,11 @@ FAKE_MIC_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-
 
 
 def words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z]+", text.lower()))
+    return set(word_list(text))
+
+
+def word_list(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
 
 
 def microphone_file(speech) -> Path:
@@ -78,13 +84,24 @@ def signed_in_page(browser, base_url: str, user):
     return context, context.new_page()
 
 
+def live_state_is(page, state: str, timeout: float) -> None:
+    page.wait_for_function(f"document.getElementById('live-state').dataset.state === '{state}'", timeout=timeout)
+
+
+def committed_words_at_least(page, count: int, timeout: float) -> None:
+    page.wait_for_function(
+        f"document.getElementById('live-committed').textContent.split(/\\s+/).filter(Boolean).length >= {count}",
+        timeout=timeout,
+    )
+
+
 def run_live_session(mic_browser, chromium, site, user, engine: str) -> None:
     context, page = signed_in_page(mic_browser, site.base_url, user)
     page.on("console", lambda message: print("console:", message.text))
     page.goto(f"{site.base_url}/live/")
     page.select_option("#live-engine", engine)
     page.click("#live-start")
-    page.wait_for_function("document.getElementById('live-state').dataset.state === 'live'", timeout=60_000)
+    live_state_is(page, "live", timeout=60_000)
     page.click("#live-share-create")
     link = page.locator("#live-share-url")
     link.wait_for(timeout=10_000)
@@ -93,10 +110,7 @@ def run_live_session(mic_browser, chromium, site, user, engine: str) -> None:
     viewer.goto(link.input_value())
     viewer.wait_for_function("document.getElementById('viewer-state').dataset.state === 'live'", timeout=20_000)
 
-    page.wait_for_function(
-        "document.getElementById('live-committed').textContent.split(/\\s+/).filter(Boolean).length >= 6",
-        timeout=90_000,
-    )
+    committed_words_at_least(page, 6, timeout=90_000)
     assert page.locator("#live-elapsed").text_content() != "0:00"
     page.wait_for_timeout(3_000)  # let the rest of the recording play
     page.click("#live-stop")
@@ -135,3 +149,38 @@ def test_live_captions_with_scribe_through_the_fake(make_site, mic_browser, chro
         finally:
             print(site.logs())
         assert fake.realtime.sessions and fake.realtime.sessions[0].auth == "token"
+
+
+def test_a_dropped_connection_is_resumed_by_the_page(make_site, mic_browser, user):
+    """The network drops mid-sentence (no close frame): the page says so,
+    reconnects on its own and resumes the same session, sending the audio it
+    held meanwhile. One session is saved, with words from before the drop,
+    from during it and from after."""
+    site = make_site(worker=False)
+    relay = CuttableRelay(int(site.base_url.rsplit(":", 1)[1]))
+    base_url = f"http://127.0.0.1:{relay.port}"
+    try:
+        context, page = signed_in_page(mic_browser, base_url, user)
+        page.goto(f"{base_url}/live/")
+        page.select_option("#live-engine", "local")
+        page.click("#live-start")
+        live_state_is(page, "live", timeout=60_000)
+        committed_words_at_least(page, 2, timeout=60_000)
+        assert relay.cut() >= 1
+        live_state_is(page, "reconnecting", timeout=10_000)
+        assert "Connection lost" in page.locator("#live-message").text_content()
+        live_state_is(page, "live", timeout=30_000)
+        page.wait_for_timeout(8_000)  # the rest of the recording plays
+        page.click("#live-stop")
+        page.locator("#live-saved a").wait_for(timeout=60_000)
+        shown = page.locator("#live-committed").text_content()
+        context.close()
+    finally:
+        relay.close()
+        print(site.logs())
+    session = LiveSession.objects.get(owner=user)  # resumed, not started again
+    saved = session.transcript.result.text
+    assert word_list(saved) == word_list(shown)  # what was committed while away was sent, once
+    assert {"please", "remember"} <= words(saved), saved  # before the drop
+    assert len(words(saved) & words(SPEECH)) >= 10, saved
+    assert words(saved) & {"children", "library", "school", "quiet", "afternoon"}, saved  # after it

@@ -21,6 +21,8 @@
   sends that error after S seconds of audio then closes with `status`;
   `Fault("slow", delay=S)` stops reading the socket for S seconds once the
   session starts (a slow reader: TCP pushes back on the sender).
+- `fake.realtime.commit_delay = S`: every commit is answered S seconds late
+  (a busy server).
 - `fake.realtime.echo = True` (benchmarks): each chunk is answered with a
   partial `echo:<hex of its first 8 bytes>`; arrival and reply times are kept.
 """
@@ -85,6 +87,7 @@ class RealtimeConfig:
     script: list[str] = field(default_factory=lambda: ["the quick brown fox jumps over the lazy dog"])
     transcriber: Callable[[bytes], str] | None = None
     echo: bool = False
+    commit_delay: float = 0.0
     keep_audio: bool = True
     idle_timeout: float = 15.0
     sessions: list[RealtimeSession] = field(default_factory=list)
@@ -352,6 +355,7 @@ class RealtimeHandler:
 
     async def commit(self) -> None:
         self.session.commits += 1
+        await asyncio.sleep(self.config.commit_delay)
         seconds = len(self.segment) / (2 * self.sample_rate)
         audio = bytes(self.segment)
         text = ""

@@ -365,23 +365,26 @@ async def test_a_live_link_made_mid_session_starts_the_viewers_captions(site, fa
 async def test_a_dropped_connection_resumes_the_same_session(site, fake, cookie):
     """The network drops (no close frame): the session waits; the page
     reconnects with ?resume= and goes on. One transcript, one recording, word
-    times continuing from where the first connection's audio ended."""
+    times continuing from where the first connection's audio ended. The page
+    comes back at once, while the server is still finishing with the old
+    connection's upstream (its last commit is answered late): the resume
+    waits for it. The page says it has shown no captions (as if the first
+    one was lost with the connection): it is sent again."""
     running = await sync_to_async(site)()
     first_part, second_part = utterances(1), utterances(1)
     async with LiveClient(running.base_url, cookie, query="engine=scribe") as before:
         ready = await before.wait_for("ready")
         await before.stream(first_part, realtime=2)
         await before.wait_for("committed", text="alpha bravo charlie")
+        fake.realtime.commit_delay = 1.5
         before.ws.transport.abort()
-
-    def detached():
-        return LiveSession.objects.filter(uuid=ready["session"], attached=False).first()
-
-    await sync_to_async(_wait)(detached)
-    resume = f"engine=scribe&resume={ready['session']}"
+    resume = f"engine=scribe&resume={ready['session']}&shown=0"
     async with LiveClient(running.base_url, cookie, query=resume) as after:
         again = await after.wait_for("ready")
         assert again["session"] == ready["session"] and again["resumed"] is True
+        fake.realtime.commit_delay = 0
+        missed = await after.wait_for("committed", text="alpha bravo charlie")
+        assert missed["index"] == 0
         await after.stream(second_part, realtime=2)
         await after.wait_for("committed", text="delta echo foxtrot")
         ended = await after.stop()
@@ -396,7 +399,7 @@ async def test_a_dropped_connection_resumes_the_same_session(site, fake, cookie)
 
 @threaded
 async def test_only_the_owner_resumes_and_only_a_session_nobody_streams_into(site, fake, cookie, other_user):
-    running = await sync_to_async(site)()
+    running = await sync_to_async(site)(LIVE_RESUME_WAIT_SECONDS=1)
     async with LiveClient(running.base_url, cookie, query="engine=scribe") as owner:
         ready = await owner.wait_for("ready")
         for who, session in (

@@ -1,7 +1,8 @@
 // The Live page: microphone -> AudioWorklet (16 kHz PCM16) -> binary frames
 // on /ws/live/; partial captions replace each other, committed ones append.
 // A dropped connection reconnects with backoff and resumes the same session
-// (or starts a new one if the server cannot continue it). Errors from the
+// (or starts a new one if the server cannot continue it); the server then
+// sends the captions committed while the page was away. Errors from the
 // server arrive as {type: "error"}.
 
 const root = document.getElementById("live");
@@ -18,7 +19,7 @@ const HELD_FRAMES = 15; // 3 s of 200 ms frames
 const state = {
   stream: null, context: null, node: null, socket: null, session: null,
   wanted: false, fatal: false, startedAt: 0, timer: null, retries: 0, ready: false,
-  held: [],
+  held: [], shown: 0, // committed captions of this session on the page
 };
 
 function setState(name, text) {
@@ -74,7 +75,10 @@ function onAudio({ pcm, level }) {
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const params = new URLSearchParams({ engine: $("live-engine").value, language: $("live-language").value.trim() });
-  if (state.session) params.set("resume", state.session);
+  if (state.session) {
+    params.set("resume", state.session);
+    params.set("shown", state.shown);
+  }
   const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}?${params}`);
   socket.binaryType = "arraybuffer";
   state.socket = socket;
@@ -104,6 +108,7 @@ function onMessage(message) {
       span.className = "live-final";
       span.textContent = `${message.text} `;
       $("live-committed").append(span);
+      state.shown = message.index + 1;
       $("live-partial").textContent = "";
       break;
     }
@@ -114,6 +119,7 @@ function onMessage(message) {
     case "error":
       if (message.code === "not_resumable") {
         state.session = null; // the reconnect after this close starts a new session
+        state.shown = 0;
         return;
       }
       if (message.fatal) state.fatal = true;
@@ -174,6 +180,7 @@ async function start() {
   $("live-share-out").textContent = "";
   state.fatal = false;
   state.session = null;
+  state.shown = 0;
   state.held = [];
   $("live-start").disabled = true;
   try {
