@@ -42,6 +42,7 @@ CLOSE_REFUSED = 4429
 CLOSE_TRY_AGAIN = 1013
 CLOSE_TOO_BIG = 1009
 CLOSE_UNSUPPORTED = 1003
+CLOSE_TAKEN_OVER = 4409
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # Close codes of a page that closed its socket on purpose (closed, navigated
 # away); any other end of the connection is a drop the page may come back from.
@@ -160,16 +161,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def take_session(self, user, resume: str, shown: int | None) -> LiveSession:
         """open_session, waiting up to LIVE_RESUME_WAIT_SECONDS for a session
-        being resumed to be let go by its old connection: the page notices a
+        being resumed to be let go by its old connection. The page notices a
         drop and is back within a second or two, often while the server is
-        still sending the old connection's last audio upstream."""
+        still sending the old connection's last audio upstream, or before it
+        has seen the drop at all: the old connection is asked to hand over
+        (at once in this process, at its next heartbeat in another)."""
         deadline = time.monotonic() + settings.LIVE_RESUME_WAIT_SECONDS
+        asked = False
         while True:
             try:
                 return await database_sync_to_async(self.open_session)(user, resume, shown)
-            except services.SessionBusy:
+            except services.SessionBusy as busy:
                 if time.monotonic() >= deadline:
                     raise
+                if not asked:
+                    asked = True
+                    await database_sync_to_async(services.request_release)(busy.session_id)
+                    pulse().release(busy.session_id)
                 await asyncio.sleep(0.2)
 
     def open_session(self, user, resume: str, shown: int | None) -> LiveSession:
@@ -280,6 +288,25 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 self.stop_with("session_limit", "This live session reached the maximum length. It was saved.")
             )
 
+    def on_release(self) -> None:
+        if not self.stopping and not self.ended:
+            self.stopping = asyncio.create_task(self.hand_over())
+
+    async def hand_over(self) -> None:
+        """The page resumes this session on another connection (this one
+        dropped without the server seeing it yet): finish as after a drop."""
+        await self.finish_upstream()
+        await self.detach()
+        await self.send_json(
+            {
+                "type": "error",
+                "code": "taken_over",
+                "message": "This live session went on in another connection.",
+                "fatal": True,
+            }
+        )
+        await self.close(code=CLOSE_TAKEN_OVER)
+
     async def stop_with(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
         await self.stop()
@@ -364,21 +391,30 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.stopping:
             await asyncio.shield(self.stopping)
             return
-        # The browser went away without stopping: send the audio already
-        # accepted, keep what was committed and let the upstream commit what
-        # it has. Bounded so that drain + finish stay inside Daphne's
-        # application close timeout (10 s), after which it cancels us.
-        if self.upstream is not None:
-            await self.drain(timeout=3.0)
-            try:
-                await asyncio.wait_for(self.upstream.finish(), 6)
-            except TimeoutError:
-                await self.upstream.close()
+        # The browser went away without stopping: keep what was committed and
+        # let the upstream commit what it has.
+        await self.finish_upstream()
         if code in PAGE_LEFT:
             await self.end()
-        elif self.let_go():
-            # The connection dropped: the page reconnects and resumes this
-            # session; if it never does, recovery saves it.
+        else:
+            await self.detach()
+
+    async def finish_upstream(self) -> None:
+        """Send the audio already accepted and let the upstream commit what it
+        has. Bounded so that it stays inside Daphne's application close
+        timeout (10 s), after which it cancels us."""
+        if self.upstream is None:
+            return
+        await self.drain(timeout=3.0)
+        try:
+            await asyncio.wait_for(self.upstream.finish(), 6)
+        except TimeoutError:
+            await self.upstream.close()
+
+    async def detach(self) -> None:
+        """Leave the session for its page to resume on a new connection; if
+        it never does, recovery saves it."""
+        if self.let_go():
             await database_sync_to_async(services.detach_session)(self.session.pk)
 
     async def send_json(self, message: dict) -> None:

@@ -37,6 +37,10 @@ class LiveSession(models.Model):
     # False once the browser's connection dropped without a stop: the page may
     # come back and resume the session (until recovery ends it).
     attached = models.BooleanField(default=True)
+    # Set when the page resumes the session on a new connection while the
+    # server still holds the old one (a drop not seen yet from this side):
+    # the consumer holding it hands it over at its next heartbeat.
+    release_requested = models.BooleanField(default=False)
     started = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

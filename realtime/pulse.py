@@ -2,12 +2,13 @@
 
 Every few seconds each live session must record that it is alive (so that
 recovery leaves it alone), learn whether anyone holds a viewer link
-(captions go to the viewers' group only then), and check its idle and length
-limits. Done per session, 200 sessions made 80 queries a second through the
-one thread Channels runs database work in, and that work held the
-interpreter lock away from the audio (a fifth of the server's samples under
-py-spy). Here it is one task per event loop and one database hop, of two
-small queries, for every session at once.
+(captions go to the viewers' group only then) and whether its page has come
+back on another connection, and check its idle and length limits. Done
+per session, 200 sessions made 80 queries a second through the one thread
+Channels runs database work in, and that work held the interpreter lock
+away from the audio (a fifth of the server's samples under py-spy). Here it
+is one task per event loop and one database hop, of three small queries,
+for every session at once.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Member(Protocol):
 
     def on_heartbeat(self, watched: bool) -> None: ...
 
+    def on_release(self) -> None: ...
+
 
 def period() -> float:
     # Tests use idle timeouts shorter than a heartbeat.
@@ -50,6 +53,13 @@ class Pulse:
     def leave(self, member: Member) -> None:
         self.members.discard(member)
 
+    def release(self, session_id: int) -> None:
+        """Have this process's holder of the session hand it over now, rather
+        than at its next heartbeat."""
+        for member in list(self.members):
+            if member.session_id == session_id:
+                member.on_release()
+
     async def beat(self) -> None:
         while self.members:
             await asyncio.sleep(period())
@@ -60,10 +70,12 @@ class Pulse:
 
     async def beat_once(self) -> None:
         members = list(self.members)
-        watched = await database_sync_to_async(services.heartbeat)([member.session_id for member in members])
+        beat = await database_sync_to_async(services.heartbeat)([member.session_id for member in members])
         for member in members:
             if member in self.members:  # not ended during the query
-                member.on_heartbeat(member.session_id in watched)
+                member.on_heartbeat(member.session_id in beat.watched)
+                if member.session_id in beat.released:
+                    member.on_release()
 
 
 _pulses: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pulse] = weakref.WeakKeyDictionary()

@@ -8,6 +8,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -34,7 +35,12 @@ class LiveRefused(Exception):
 
 class SessionBusy(LiveRefused):
     """The session to resume is still held by a connection, perhaps one the
-    server has not finished letting go of; asking again may succeed."""
+    server has not finished letting go of (or not yet seen drop); asking
+    again may succeed."""
+
+    def __init__(self, code: str, message: str, session_id: int):
+        super().__init__(code, message)
+        self.session_id = session_id
 
 
 # --- starting -----------------------------------------------------------------
@@ -80,9 +86,9 @@ def resume_session(user, session_uuid: str) -> LiveSession:
         if session is None:
             raise refused
         if session.attached and session.heartbeat > silent:
-            raise SessionBusy(refused.code, str(refused))
-        session.attached, session.heartbeat = True, timezone.now()
-        session.save(update_fields=["attached", "heartbeat"])
+            raise SessionBusy(refused.code, str(refused), session.pk)
+        session.attached, session.heartbeat, session.release_requested = True, timezone.now(), False
+        session.save(update_fields=["attached", "heartbeat", "release_requested"])
     return session
 
 
@@ -103,16 +109,29 @@ def next_segment_index(session_id: int) -> int:
     return 0 if last is None else last + 1
 
 
-def heartbeat(session_ids: list[int]) -> set[int]:
-    """Record that these sessions are alive and return those that someone
-    holds a usable viewer link for: two small queries for any number of
+def request_release(session_id: int) -> None:
+    """Ask the connection holding this session to hand it over (its page is
+    back on another connection); see heartbeat()."""
+    LiveSession.objects.filter(pk=session_id, status=LiveStatus.ACTIVE).update(release_requested=True)
+
+
+class Beat(NamedTuple):
+    watched: set[int]  # sessions someone holds a usable viewer link for
+    released: set[int]  # sessions their page resumes on another connection
+
+
+def heartbeat(session_ids: list[int]) -> Beat:
+    """Record that these sessions are alive and learn which are watched and
+    which are to be handed over: three small queries for any number of
     sessions. (Their recorded length is saved when they end: writing it here
     as a CASE over 200 ids took 80-160 ms of ORM work, in a thread that held
     the interpreter lock away from the audio.)"""
     if not session_ids:
-        return set()
-    LiveSession.objects.filter(pk__in=session_ids, status=LiveStatus.ACTIVE).update(heartbeat=timezone.now())
-    return watched(session_ids)
+        return Beat(set(), set())
+    sessions = LiveSession.objects.filter(pk__in=session_ids, status=LiveStatus.ACTIVE)
+    sessions.update(heartbeat=timezone.now())
+    released = set(sessions.filter(release_requested=True).values_list("pk", flat=True))
+    return Beat(watched(session_ids), released)
 
 
 def watched(session_ids: list[int]) -> set[int]:

@@ -12,6 +12,7 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
 
+from realtime import services
 from realtime.models import LiveSession, LiveStatus
 from realtime.upstreams import MESSAGES
 from tests.fakes.scribe import FakeScribe, Fault
@@ -388,8 +389,13 @@ async def test_a_dropped_connection_resumes_the_same_session(site, fake, cookie)
         await after.stream(second_part, realtime=2)
         await after.wait_for("committed", text="delta echo foxtrot")
         ended = await after.stop()
-    assert await LiveSession.objects.acount() == 1
-    transcript = await sync_to_async(saved)(ended["transcript"])
+    await sync_to_async(saved_as_one)(ended, first_part, second_part)
+
+
+def saved_as_one(ended: dict, first_part: bytes, second_part: bytes) -> None:
+    """One session, one transcript of both parts, one recording of both."""
+    assert LiveSession.objects.count() == 1
+    transcript = saved(ended["transcript"])
     assert transcript.result.text == "alpha bravo charlie delta echo foxtrot"
     words = [w for w in transcript.result.data["words"] if w["type"] == "word"]
     assert words[3]["start"] >= len(first_part) / 32000  # the second part's time goes on from the first's end
@@ -397,13 +403,48 @@ async def test_a_dropped_connection_resumes_the_same_session(site, fake, cookie)
         assert wav.readframes(wav.getnframes()) == first_part + second_part
 
 
+@pytest.mark.parametrize("processes", [1, 2], ids=["same-process", "other-process"])
 @threaded
-async def test_only_the_owner_resumes_and_only_a_session_nobody_streams_into(site, fake, cookie, other_user):
+async def test_a_page_back_before_the_server_saw_the_drop_takes_its_session_over(site, fake, cookie, processes):
+    """The page's connection died without the server noticing (no FIN, as
+    when a laptop changes networks) and the page resumes on a new one: the
+    old connection hands the session over (at once in the same Daphne
+    process, at its next heartbeat in another) instead of the resume being
+    refused and a second session started. Without the hand-over the old
+    connection, still open, would hold the session past LIVE_RESUME_WAIT_SECONDS."""
+    if processes == 1:
+        holding = resuming = await sync_to_async(site)(LIVE_RESUME_WAIT_SECONDS=3)  # a heartbeat every 5 s
+    else:
+        holding = await sync_to_async(site)(LIVE_IDLE_TIMEOUT=4)  # a heartbeat every 0.5 s
+        resuming = await sync_to_async(site)(LIVE_RESUME_WAIT_SECONDS=3)
+    first_part, second_part = utterances(1), utterances(1)
+    async with LiveClient(holding.base_url, cookie, query="engine=scribe") as before:
+        ready = await before.wait_for("ready")
+        await before.stream(first_part, realtime=2)
+        await before.wait_for("committed", text="alpha bravo charlie")
+        resume = f"engine=scribe&resume={ready['session']}&shown=1"  # `before` stays open, silent
+        async with LiveClient(resuming.base_url, cookie, query=resume) as after:
+            again = await after.wait_for("ready")
+            assert again["session"] == ready["session"] and again["resumed"] is True
+            await before.wait_for("error", code="taken_over")
+            assert await before.wait_closed() == 4409
+            await after.stream(second_part, realtime=2)
+            await after.wait_for("committed", text="delta echo foxtrot")
+            ended = await after.stop()
+    assert [caption["index"] for caption in after.of_type("committed")] == [1]  # the page had shown 0
+    await sync_to_async(saved_as_one)(ended, first_part, second_part)
+
+
+@threaded
+async def test_only_the_owner_resumes_and_only_a_session_handed_over_in_time(site, fake, user, cookie, other_user):
     running = await sync_to_async(site)(LIVE_RESUME_WAIT_SECONDS=1)
+    # Held by a server process that beat a moment ago, then died: nobody hands
+    # it over, and it is not stale yet.
+    orphan = await sync_to_async(services.start_session)(user, engine="scribe")
     async with LiveClient(running.base_url, cookie, query="engine=scribe") as owner:
         ready = await owner.wait_for("ready")
         for who, session in (
-            (cookie, ready["session"]),  # still attached and beating
+            (cookie, str(orphan.uuid)),
             (cookie, "00000000-0000-0000-0000-000000000000"),
             (cookie, "not-a-uuid"),
             (await sync_to_async(session_cookie)(other_user), ready["session"]),
@@ -414,4 +455,4 @@ async def test_only_the_owner_resumes_and_only_a_session_nobody_streams_into(sit
             assert refused["message"]
         assert not owner.of_type("error")
         await owner.stop()
-    assert await LiveSession.objects.acount() == 1
+    assert await LiveSession.objects.filter(status=LiveStatus.ENDED).acount() == 1

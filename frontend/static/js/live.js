@@ -84,7 +84,7 @@ function connect() {
   state.socket = socket;
   state.ready = false;
   setState("connecting", "Connecting…");
-  socket.onmessage = (event) => onMessage(JSON.parse(event.data));
+  socket.onmessage = (event) => { if (socket === state.socket) onMessage(JSON.parse(event.data)); };
   socket.onclose = () => onClose(socket);
 }
 
