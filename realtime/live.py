@@ -8,7 +8,8 @@ queues inbound frames without bound: when the upstream is slow the socket
 is closed with 1013 instead of growing. Every frame is also appended to the
 session's WAV, and every committed segment is saved as it arrives. A socket
 that drops (rather than closes) leaves its session detached, for the page to
-reconnect with ?resume=<session> and go on; recovery saves it otherwise.
+reconnect with ?resume=<session> and go on (a connection still holding it
+is asked to hand it over); recovery saves it otherwise.
 """
 
 from __future__ import annotations
