@@ -111,6 +111,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self.engine, self.language, resume, shown = live_options(self.scope)
         self.missed: list[dict] = []  # committed while the resuming page was away
+        self.previous_text = ""  # the end of what a resumed session had committed
         self.buffer: deque[bytes] = deque()
         self.buffered = 0
         self.wake = asyncio.Event()
@@ -134,6 +135,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             language=self.language,
             emit=self.on_event,
             position=self.recording.bytes / BYTES_PER_SECOND,
+            previous_text=self.previous_text,
         )
         try:
             await self.upstream.start()
@@ -190,6 +192,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if shown is not None:
                 self.missed = services.segments_from(session.pk, shown)
             self.segment_index = services.next_segment_index(session.pk)
+            self.previous_text = services.last_committed_text(session.pk)
             return session
         if self.engine == "scribe" and not settings.ELEVENLABS_API_KEY:
             raise services.LiveRefused(

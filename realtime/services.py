@@ -104,6 +104,12 @@ def segments_from(session_id: int, index: int) -> list[dict]:
     return list(segments.values("index", "text", "start", "end"))
 
 
+def last_committed_text(session_id: int, segments: int = 3) -> str:
+    """The text of the session's last few committed segments, in order."""
+    texts = LiveSegment.objects.filter(session_id=session_id).order_by("-index").values_list("text", flat=True)
+    return " ".join(reversed(texts[:segments]))
+
+
 def next_segment_index(session_id: int) -> int:
     last = LiveSegment.objects.filter(session_id=session_id).aggregate(last=Max("index"))["last"]
     return 0 if last is None else last + 1

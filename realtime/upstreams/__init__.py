@@ -103,13 +103,14 @@ def message_for(code: str, detail: str = "") -> str:
     return MESSAGES.get(code, MESSAGES["error"])
 
 
-def make_upstream(engine: str, *, language: str, emit: Emit, position: float = 0.0):
+def make_upstream(engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""):
     """`position`: session seconds at which the audio it is sent starts (a
-    resumed session goes on from where its recording ends)."""
+    resumed session goes on from where its recording ends); `previous_text`:
+    what was committed before it, as context (Scribe takes it)."""
     if engine == "scribe":
         from realtime.upstreams.scribe import ScribeUpstream
 
-        return ScribeUpstream(language=language, emit=emit, position=position)
+        return ScribeUpstream(language=language, emit=emit, position=position, previous_text=previous_text)
     from realtime.upstreams.local import LocalUpstream
 
     return LocalUpstream(language=language, emit=emit, position=position)

@@ -6,6 +6,9 @@ the key travels only in the `xi-api-key` header of one server-to-server
 POST; it is never put in a URL, a message or a log line. Audio since the
 last commit is kept (a few seconds) and replayed after a reconnect, so a
 dropped upstream loses no committed text and at worst re-sends a partial.
+Every new socket (a reconnect, or a session resumed by its page) is given
+the end of the text committed so far as `previous_text`, so that Scribe
+hears the first words after the break in context.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ RECONNECT_ATTEMPTS = 5
 OPEN_TIMEOUT = 10.0
 FINISH_TIMEOUT = 5.0
 VAD_SILENCE_SECONDS = 1.0
+PREVIOUS_TEXT_CHARS = 50  # Scribe's limit for previous_text is about this (scribe-api.md §7.3)
 
 
 @functools.cache
@@ -86,15 +90,39 @@ def chunk_message(pcm: bytes) -> str:
     return CHUNK_PREFIX + base64.b64encode(pcm).decode("ascii") + CHUNK_SUFFIX
 
 
+def first_chunk_message(pcm: bytes, previous_text: str) -> str:
+    return json.dumps(
+        {
+            "message_type": "input_audio_chunk",
+            "audio_base_64": base64.b64encode(pcm).decode("ascii"),
+            "commit": False,
+            "sample_rate": SAMPLE_RATE,
+            "previous_text": previous_text,
+        }
+    )
+
+
+def text_tail(text: str, limit: int = PREVIOUS_TEXT_CHARS) -> str:
+    """The last whole words of `text` that fit in `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    start = len(text) - limit
+    tail = text[start:]
+    return tail if text[start - 1] == " " else tail.partition(" ")[2]
+
+
 COMMIT_MESSAGE = json.dumps(
     {"message_type": "input_audio_chunk", "audio_base_64": "", "commit": True, "sample_rate": SAMPLE_RATE}
 )
 
 
 class ScribeUpstream:
-    def __init__(self, *, language: str, emit: Emit, position: float = 0.0):
+    def __init__(self, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""):
         self.language = language
         self.emit = emit
+        self.previous_text = text_tail(previous_text)  # committed before the next socket's audio
+        self.fresh_socket = False  # nothing sent on the current socket yet
         self.ws = None
         self.connected = asyncio.Event()
         self.reader: asyncio.Task | None = None
@@ -139,10 +167,11 @@ class ScribeUpstream:
             code = first.get("message_type", "error")
             raise UpstreamError(code, message_for(code))
         self.ws = ws
+        self.fresh_socket = True
         self.connections += 1
         self.socket_offset = self.segment_start = (self.sent_bytes - len(self.tail)) / (2 * SAMPLE_RATE)
         for start in range(0, len(self.tail), 8000):  # replay what was not committed
-            await ws.send(chunk_message(bytes(self.tail[start : start + 8000])))
+            await ws.send(self._chunk(bytes(self.tail[start : start + 8000])))
         self.connected.set()
 
     async def send(self, pcm: bytes) -> None:
@@ -152,9 +181,16 @@ class ScribeUpstream:
             del self.tail[: len(self.tail) - REPLAY_SECONDS * 2 * SAMPLE_RATE]
         self.sent_bytes += len(pcm)
         try:
-            await self.ws.send(chunk_message(pcm))
+            await self.ws.send(self._chunk(pcm))
         except ConnectionClosed:
             pass  # the reader reconnects and replays the tail, this chunk included
+
+    def _chunk(self, pcm: bytes) -> str:
+        if self.fresh_socket:
+            self.fresh_socket = False
+            if self.previous_text:
+                return first_chunk_message(pcm, self.previous_text)
+        return chunk_message(pcm)
 
     async def finish(self) -> None:
         """Commit what is pending and wait briefly for its text, then close."""
@@ -246,7 +282,9 @@ class ScribeUpstream:
         else:
             self.skip_plain = text  # arrived before its plain twin
         self._mark_committed()
-        await self.emit(Committed(text=text, words=words, start=start, end=end, language=message.get("language_code")))
+        await self._emit_committed(
+            Committed(text=text, words=words, start=start, end=end, language=message.get("language_code"))
+        )
 
     def _mark_committed(self) -> None:
         self.tail.clear()
@@ -265,7 +303,11 @@ class ScribeUpstream:
     async def _flush_pending(self) -> None:
         if self.pending is not None:
             pending, self.pending = self.pending, None
-            await self.emit(pending)
+            await self._emit_committed(pending)
+
+    async def _emit_committed(self, committed: Committed) -> None:
+        self.previous_text = text_tail(f"{self.previous_text} {committed.text}")
+        await self.emit(committed)
 
     async def _error(self, kind: str, message: dict) -> None:
         code = kind or "error"

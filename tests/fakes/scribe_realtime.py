@@ -78,6 +78,7 @@ class RealtimeSession:
     audio: bytearray = field(default_factory=bytearray)
     chunks: int = 0
     commits: int = 0
+    previous_text: str | None = None  # given with the first chunk
     sent: list[dict] = field(default_factory=list)
     closed_code: int | None = None
 
@@ -286,6 +287,8 @@ class RealtimeHandler:
         if message.get("previous_text") is not None and not self.first_chunk:
             await self.input_error("previous_text is only allowed on the first chunk")
             return False
+        if self.first_chunk:
+            self.session.previous_text = message.get("previous_text")
         self.first_chunk = False
         try:
             pcm = base64.b64decode(audio_b64, validate=True)

@@ -132,6 +132,8 @@ async def test_upstream_drop_reconnects_with_a_new_token_and_keeps_committed_tex
     tokens = fake.requests_to("/v1/single-use-token/realtime_scribe", "POST")
     assert len(tokens) == 2 and len(fake.realtime.sessions) == 2
     assert [s.auth for s in fake.realtime.sessions] == ["token", "token"]
+    # The new socket hears the audio after the break with what came before it as context.
+    assert [s.previous_text for s in fake.realtime.sessions] == [None, "alpha bravo charlie"]
     texts = [m["text"] for m in client.of_type("committed")]
     assert texts[0] == "alpha bravo charlie" and texts[-1] == "golf hotel india"
     transcript = await sync_to_async(saved)(ended["transcript"])
@@ -389,6 +391,7 @@ async def test_a_dropped_connection_resumes_the_same_session(site, fake, cookie)
         await after.stream(second_part, realtime=2)
         await after.wait_for("committed", text="delta echo foxtrot")
         ended = await after.stop()
+    assert fake.realtime.sessions[-1].previous_text == "alpha bravo charlie"
     await sync_to_async(saved_as_one)(ended, first_part, second_part)
 
 
