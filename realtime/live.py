@@ -69,7 +69,7 @@ def live_options(scope) -> LiveOptions:
         engine,
         language if LANGUAGE.match(language) else "",
         query.get("resume", ""),
-        int(shown) if shown.isdigit() else None,
+        int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 10 else None,
     )
 
 

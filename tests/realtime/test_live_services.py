@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from realtime import services
+from realtime.live import live_options
 from realtime.models import LiveLink, LiveSession, LiveStatus
 from realtime.recording import RecordingWriter, local_path
 from transcripts.models import Status, Transcript
@@ -61,10 +62,30 @@ def test_a_session_left_by_a_crash_can_be_resumed_by_its_owner_and_records_on(us
         assert wav.readframes(wav.getnframes()) == pcm + pcm
 
 
-def test_a_session_still_streaming_cannot_be_resumed(user):
+def test_a_session_still_streaming_is_busy_until_its_holder_hands_it_over(user):
     session = services.start_session(user, engine="scribe")
-    with pytest.raises(services.LiveRefused):
+    with pytest.raises(services.SessionBusy) as busy:
         services.resume_session(user, str(session.uuid))
+    assert services.heartbeat([session.pk]).released == set()
+    services.request_release(busy.value.session_id)
+    assert services.heartbeat([session.pk]).released == {session.pk}  # the holder hears of it at its next beat
+    services.detach_session(session.pk)  # ...and hands the session over
+    resumed = services.resume_session(user, str(session.uuid))
+    assert resumed.attached and not resumed.release_requested
+
+
+@pytest.mark.parametrize(
+    "query, shown",
+    [
+        (b"resume=x&shown=3", 3),
+        (b"resume=x", None),
+        (b"resume=x&shown=-1", None),
+        (b"resume=x&shown=%C2%B2", None),  # a superscript two: a digit to str.isdigit, not to int()
+        (b"resume=x&shown=" + b"9" * 5000, None),
+    ],
+)
+def test_the_live_socket_reads_shown_only_as_a_small_count(query, shown):
+    assert live_options({"query_string": query}).shown == shown
 
 
 def test_ending_twice_makes_one_transcript(user):
