@@ -201,7 +201,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         return services.start_session(user, engine=self.engine, language=self.language)
 
     async def refuse(self, code: str, message: str) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
+        await self.send_error(code, message)
         await self.close(code=CLOSE_REFUSED)
 
     # --- from the browser ------------------------------------------------------------
@@ -246,7 +246,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def reject(self, code: str, message: str, close_code: int) -> None:
         log.info("Live session %s closed: %s", self.session.pk if self.session else "-", code)
-        await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
+        await self.send_error(code, message)
         self.stopping = asyncio.current_task()
         for task in self.tasks:
             task.cancel()
@@ -301,18 +301,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         dropped without the server seeing it yet): finish as after a drop."""
         await self.finish_upstream()
         await self.detach()
-        await self.send_json(
-            {
-                "type": "error",
-                "code": "taken_over",
-                "message": "This live session went on in another connection.",
-                "fatal": True,
-            }
-        )
+        await self.send_error("taken_over", "This live session went on in another connection.")
         await self.close(code=CLOSE_TAKEN_OVER)
 
     async def stop_with(self, code: str, message: str) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, "fatal": True})
+        await self.send_error(code, message)
         await self.stop()
 
     # --- from the upstream -----------------------------------------------------------
@@ -325,7 +318,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         elif isinstance(event, Status):
             await self.send_json({"type": "status", "state": event.state, "message": event.message})
         elif isinstance(event, Failure):
-            await self.send_json({"type": "error", "code": event.code, "message": event.message, "fatal": event.fatal})
+            await self.send_error(event.code, event.message, fatal=event.fatal)
             if event.fatal and not self.stopping:
                 self.stopping = asyncio.create_task(self.stop(event.message, commit=False))
 
@@ -420,6 +413,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         it never does, recovery saves it."""
         if self.let_go():
             await database_sync_to_async(services.detach_session)(self.session.pk)
+
+    async def send_error(self, code: str, message: str, *, fatal: bool = True) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, "fatal": fatal})
 
     async def send_json(self, message: dict) -> None:
         try:

@@ -86,20 +86,12 @@ CHUNK_PREFIX = '{"message_type": "input_audio_chunk", "audio_base_64": "'
 CHUNK_SUFFIX = f'", "commit": false, "sample_rate": {SAMPLE_RATE}}}'
 
 
-def chunk_message(pcm: bytes) -> str:
-    return CHUNK_PREFIX + base64.b64encode(pcm).decode("ascii") + CHUNK_SUFFIX
-
-
-def first_chunk_message(pcm: bytes, previous_text: str) -> str:
-    return json.dumps(
-        {
-            "message_type": "input_audio_chunk",
-            "audio_base_64": base64.b64encode(pcm).decode("ascii"),
-            "commit": False,
-            "sample_rate": SAMPLE_RATE,
-            "previous_text": previous_text,
-        }
-    )
+def chunk_message(pcm: bytes, previous_text: str = "") -> str:
+    """An audio chunk; `previous_text` (context) is allowed on a socket's first only."""
+    message = CHUNK_PREFIX + base64.b64encode(pcm).decode("ascii") + CHUNK_SUFFIX
+    if previous_text:
+        message = f'{message[:-1]}, "previous_text": {json.dumps(previous_text)}}}'
+    return message
 
 
 def text_tail(text: str, limit: int = PREVIOUS_TEXT_CHARS) -> str:
@@ -186,11 +178,8 @@ class ScribeUpstream:
             pass  # the reader reconnects and replays the tail, this chunk included
 
     def _chunk(self, pcm: bytes) -> str:
-        if self.fresh_socket:
-            self.fresh_socket = False
-            if self.previous_text:
-                return first_chunk_message(pcm, self.previous_text)
-        return chunk_message(pcm)
+        first, self.fresh_socket = self.fresh_socket, False
+        return chunk_message(pcm, self.previous_text if first else "")
 
     async def finish(self) -> None:
         """Commit what is pending and wait briefly for its text, then close."""

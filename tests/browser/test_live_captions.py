@@ -27,12 +27,13 @@ SPEECH = (
 FAKE_MIC_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
+def word_list(text: str) -> list[str]:
+    """Letters only: page text also holds timestamps ("0:00Please")."""
+    return re.findall(r"[a-z]+", text.lower())
+
+
 def words(text: str) -> set[str]:
     return set(word_list(text))
-
-
-def word_list(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())
 
 
 def microphone_file(speech) -> Path:
