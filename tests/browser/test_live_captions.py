@@ -79,8 +79,8 @@ def local_transcriber(pcm: bytes) -> str:
     return " ".join(segment.text.strip() for segment in segments)
 
 
-def signed_in_page(browser, base_url: str, user):
-    context = browser.new_context()
+def signed_in_page(browser, base_url: str, user, **options):
+    context = browser.new_context(**options)
     context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base_url}])
     return context, context.new_page()
 
@@ -185,3 +185,26 @@ def test_a_dropped_connection_is_resumed_by_the_page(make_site, mic_browser, use
     assert {"please", "remember"} <= words(saved), saved  # before the drop
     assert len(words(saved) & words(SPEECH)) >= 10, saved
     assert words(saved) & {"children", "library", "school", "quiet", "afternoon"}, saved  # after it
+
+
+@pytest.mark.parametrize(
+    "fake_device, permissions, message",
+    [
+        (True, [], "Microphone access was denied"),  # the browser's prompt answered "Block"
+        (False, ["microphone"], "No microphone was found"),
+    ],
+    ids=["denied", "no-microphone"],
+)
+def test_the_page_says_why_the_microphone_did_not_open(make_site, chromium, user, fake_device, permissions, message):
+    site = make_site(worker=False)
+    args = ["--use-fake-device-for-media-stream"] if fake_device else []
+    browser = chromium.browser_type.launch(executable_path="/usr/bin/chromium", args=[*args, "--no-sandbox"])
+    try:
+        _context, page = signed_in_page(browser, site.base_url, user, permissions=permissions)
+        page.goto(f"{site.base_url}/live/")
+        page.click("#live-start")
+        page.locator("#live-message").filter(has_text=message).wait_for(timeout=10_000)
+        assert page.locator("#live-start").is_enabled()  # press Start again once it is sorted out
+        assert not LiveSession.objects.exists()  # nothing was opened on the server
+    finally:
+        browser.close()
