@@ -85,8 +85,29 @@ TEMPLATES = [
 
 # --- database ---------------------------------------------------------------
 DATABASE_URL = env_url("DATABASE_URL", "", schemes=("postgres", "postgresql", "sqlite"))
+# Postgres connections come from a pool per process, bounded: under ASGI every
+# request runs in a thread of its own, and persistent per-thread connections
+# (CONN_MAX_AGE) piled up until Postgres refused everyone (15 users held all 100).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
+# How long a request waits for a pooled connection before the 503 page.
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10, minimum=0.1)
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+# Longest SQL statement, in seconds (0: no limit; migrations on a big database may need it).
+DATABASE_STATEMENT_TIMEOUT = env_float("DATABASE_STATEMENT_TIMEOUT", 30, minimum=0)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["OPTIONS"] = {
+            "application_name": "verbatim",
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+            "options": f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}",
+            "pool": {
+                "min_size": 1,
+                "max_size": DATABASE_POOL_MAX_SIZE,
+                "timeout": DATABASE_POOL_TIMEOUT,
+                "max_idle": 60,
+            },
+        }
 else:
     DATABASES = {
         "default": {

@@ -15,3 +15,5 @@ for name in ("ELEVENLABS_API_KEY", "S3_BUCKET", "CELERY_BROKER_URL", "PROGRESS_P
 from project.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast sign-ups in tests
+# Tell this process's connections apart from those of the sites the tests start.
+DATABASES["default"]["OPTIONS"]["application_name"] = "verbatim-tests"  # noqa: F405
