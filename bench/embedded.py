@@ -35,7 +35,7 @@ class EmbeddedSite:
         return process
 
     def start_worker(self, concurrency: int = 1) -> support.Process:
-        process = support.start_worker(self.env, "local,default", concurrency=concurrency, name="bench")
+        process = support.start_worker(self.env, "cpu,default", concurrency=concurrency, name="bench")
         self.processes.append(process)
         return process
 

@@ -45,7 +45,7 @@ def setup_django() -> None:
 
 
 def duration_of(path: Path) -> float:
-    from transcripts.media_probe import inspect
+    from transcripts.media.probe import inspect
 
     return inspect(str(path)).duration
 
@@ -53,12 +53,13 @@ def duration_of(path: Path) -> float:
 def bare(path: Path) -> tuple[float, int]:
     """Wall seconds and word count for the engine's own model calls."""
     from transcripts.engines import TranscriptionOptions, local
+    from transcripts.media import audio
 
     model = local.load_model()
     started = time.perf_counter()
     words = 0
-    for _offset, audio in local.audio_windows(str(path), None):
-        segments, _info = model.transcribe(audio, **local.decoding_options(TranscriptionOptions()))
+    for _offset, window in audio.audio_windows(str(path), None):
+        segments, _info = model.transcribe(window, **local.decoding_options(TranscriptionOptions()))
         words += sum(len(segment.words or []) for segment in segments)
     return time.perf_counter() - started, words
 

@@ -77,8 +77,8 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
     from django.core.files.storage import default_storage
 
     from tests import support
-    from transcripts import services
     from transcripts.engines import TranscriptionOptions
+    from transcripts.jobs.queue import enqueue
     from transcripts.models import Media, Status, Transcript
 
     user, _ = get_user_model().objects.get_or_create(username="bench-scribe")
@@ -124,7 +124,7 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
         cpu_before = sum(children_cpu(worker.popen.pid) for worker in workers)
         started = time.monotonic()
         for row in rows:
-            services.enqueue(row)
+            enqueue(row)
         enqueued = time.monotonic() - started
         done = support.wait_until(
             lambda: (

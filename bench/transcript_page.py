@@ -153,8 +153,9 @@ def bench_search(args) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from transcripts import canonical, search
-    from transcripts.models import Engine, Status, Transcript, TranscriptResult
+    from transcripts import search
+    from transcripts.document import canonical
+    from transcripts.models import Status, Transcript, TranscriptResult
 
     rng = random.Random(7)
     owner = get_user_model().objects.create_user("searcher", password="bench-password-1")
@@ -173,7 +174,7 @@ def bench_search(args) -> None:
                 Transcript(
                     owner=owner if i % 10 else other,
                     title=f"Call {i}",
-                    engine=Engine.LOCAL,
+                    engine="local",
                     status=Status.DONE,
                     language_code="eng",
                     duration=60.0,

@@ -13,8 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from project.upload_guard import BodySizeGuard  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime import routing as live_routes  # noqa: E402
+from transcripts import routing as job_routes  # noqa: E402
 
+websocket_urlpatterns = job_routes.websocket_urlpatterns + live_routes.websocket_urlpatterns
 application = ProtocolTypeRouter(
     {
         "http": BodySizeGuard(django_asgi_app),

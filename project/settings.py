@@ -140,7 +140,9 @@ STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
 FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
-FILE_UPLOAD_HANDLERS = ["transcripts.upload.LimitedTemporaryFileUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["transcripts.media.upload_handler.LimitedTemporaryFileUploadHandler"]
+# The body limit of each request, by path (read by project/upload_guard.py).
+REQUEST_BODY_LIMITS = "transcripts.media.limits.body_limit_for"
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 S3_BUCKET = env_str("S3_BUCKET")
@@ -184,9 +186,6 @@ QUEUED_RESEND_SECONDS = env_int("QUEUED_RESEND_SECONDS", 3600, minimum=10)
 # A job waiting on a provider webhook this long is reconciled by polling.
 WEBHOOK_WAIT_SECONDS = env_int("WEBHOOK_WAIT_SECONDS", 900, minimum=10)
 TASK_TIME_LIMIT_SECONDS = env_int("TASK_TIME_LIMIT", 6 * 3600, minimum=60)
-# Database connections one worker process uses for jobs at once (a Scribe
-# worker runs hundreds of threads; Postgres allows about 100 connections).
-JOB_DB_CONNECTIONS = env_int("JOB_DB_CONNECTIONS", 10, minimum=1)
 # Extra engines ("name=dotted.path.Class"), mostly for tests and plug-ins.
 EXTRA_ENGINES = env_list("EXTRA_ENGINES")
 
@@ -212,7 +211,8 @@ SCRIBE_WEBHOOK_MIN_SECONDS = env_float("SCRIBE_WEBHOOK_MIN_DURATION", 0, minimum
 # With S3 media storage, give Scribe a presigned HTTPS link (source_url)
 # instead of uploading the file through the worker.
 SCRIBE_SEND_MEDIA_URLS = env_bool("SCRIBE_SEND_MEDIA_URLS", True)
-DEFAULT_ENGINE = env_str("DEFAULT_ENGINE", "scribe" if ELEVENLABS_API_KEY else "local")
+# Empty: Scribe when a key is set, else local (transcripts/engines/registry.py).
+DEFAULT_ENGINE = env_str("DEFAULT_ENGINE")
 
 # --- live captions -------------------------------------------------------------
 # Concurrent live sessions one user may have open.

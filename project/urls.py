@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from project import views
-from transcripts import share_views
-from transcripts.webhooks import scribe_webhook
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,9 +10,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("transcripts/", include("transcripts.urls")),
     path("live/", include("realtime.urls")),
-    path("webhooks/scribe/", scribe_webhook, name="scribe-webhook"),
-    path("s/<str:token>/", share_views.page, name="share"),
-    path("s/<str:token>/media/", share_views.media, name="share_media"),
-    path("s/<str:token>/export/<str:fmt>/", share_views.export, name="share_export"),
+    path("", include("transcripts.public_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -33,8 +33,10 @@ from django.urls import reverse
 from realtime import services
 from realtime.models import LiveSession
 from realtime.pulse import pulse
-from realtime.recording import BYTES_PER_SECOND, RecordingWriter
+from realtime.recording import RecordingWriter
 from realtime.upstreams import Committed, Failure, Partial, Status, UpstreamError, make_upstream
+from transcripts.engines.registry import default_engine, is_configured
+from transcripts.media.pcm import BYTES_PER_SECOND
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def live_options(scope) -> LiveOptions:
     query = {key: values[0] for key, values in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
     engine = query.get("engine", "")
     if engine not in ("local", "scribe"):
-        engine = "scribe" if settings.ELEVENLABS_API_KEY else "local"
+        engine = default_engine()
     language = query.get("language", "").lower()
     shown = query.get("shown", "")
     return LiveOptions(
@@ -194,7 +196,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.segment_index = services.next_segment_index(session.pk)
             self.previous_text = services.last_committed_text(session.pk)
             return session
-        if self.engine == "scribe" and not settings.ELEVENLABS_API_KEY:
+        if not is_configured(self.engine):
             raise services.LiveRefused(
                 "not_configured", "Scribe is not configured on this server; choose the local engine."
             )

@@ -13,8 +13,10 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
+
+from transcripts.media.pcm import BYTES_PER_SECOND
+from transcripts.models import TokenLink
 
 
 class LiveStatus(models.TextChoices):
@@ -60,7 +62,7 @@ class LiveSession(models.Model):
 
     @property
     def duration(self) -> float:
-        return self.audio_bytes / (2 * 16000)
+        return self.audio_bytes / BYTES_PER_SECOND
 
 
 class LiveSegment(models.Model):
@@ -82,22 +84,10 @@ class LiveSegment(models.Model):
         return self.text[:60]
 
 
-class LiveLinkQuerySet(models.QuerySet):
-    def usable(self) -> LiveLinkQuerySet:
-        now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-
-
-class LiveLink(models.Model):
-    """A viewer link for a live session; only the token's hash is stored."""
+class LiveLink(TokenLink):
+    """A viewer link for a live session (see TokenLink)."""
 
     session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="links")
-    token_hash = models.CharField(max_length=64, unique=True)
-    created = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = LiveLinkQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Live link {self.pk} for {self.session_id}"

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-SAMPLE_RATE = 16000
-BYTES_PER_SECOND = SAMPLE_RATE * 2
+from transcripts.media.pcm import SAMPLE_RATE, SAMPLE_WIDTH
+
 HEADER_BYTES = 44
 
 
@@ -27,7 +27,7 @@ def wav_header(data_bytes: int, sample_rate: int = SAMPLE_RATE) -> bytes:
         + struct.pack("<I", 36 + data_bytes)
         + b"WAVE"
         + b"fmt "
-        + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
+        + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * SAMPLE_WIDTH, SAMPLE_WIDTH, 8 * SAMPLE_WIDTH)
         + b"data"
         + struct.pack("<I", data_bytes)
     )

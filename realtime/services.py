@@ -1,6 +1,6 @@
 """Live session workflows: start, save each committed segment, end (into a
-transcript with its recording), recover sessions a crash left open, live
-viewer links, and re-transcribing a live recording in batch."""
+transcript with its recording, through transcripts.services), recover
+sessions a crash left open, and live viewer links."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from realtime import recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
-from transcripts import canonical, tokens
-from transcripts.engines import TranscriptionOptions
-from transcripts.models import Engine, Media, Status, Transcript, TranscriptResult
+from transcripts.document import canonical
+from transcripts.models import Transcript
+from transcripts.services import record_live_transcript
 
 log = logging.getLogger(__name__)
 
@@ -170,36 +170,18 @@ def end_session(session_id: int, *, error: str = "") -> Transcript | None:
         if session.status == LiveStatus.ENDED:
             return session.transcript
         data_bytes, size, name = recording.finalize(session.recording_name)
-        duration = data_bytes / recording.BYTES_PER_SECOND
-        media = Media.objects.create(
+        transcript = record_live_transcript(
             owner_id=session.owner_id,
-            file=name,
-            original_name=f"{session.title}.wav",
-            extension=".wav",
-            size=size,
-            format_name="wav",
-            mime_type="audio/wav",
-            has_video=False,
-            duration=duration,
-            channels=1,
-            sample_rate=recording.SAMPLE_RATE,
-        )
-        words = session_transcript(session)
-        now = timezone.now()
-        transcript = Transcript.objects.create(
-            owner_id=session.owner_id,
-            media=media,
             title=session.title,
             engine=session.engine,
-            options={**TranscriptionOptions(language=session.language or None).to_dict(), "live": True},
-            status=Status.DONE,
-            progress=100,
-            language_code=(words.get("language_code") or "")[:16],
-            duration=duration,
+            language=session.language,
+            recording_name=name,
+            recording_size=size,
+            audio_bytes=data_bytes,
+            words=session_transcript(session),
             started_at=session.started,
-            finished_at=now,
         )
-        TranscriptResult.objects.create(transcript=transcript, data=words, original=words, raw=None, text=words["text"])
+        now = timezone.now()
         session.status, session.ended_at, session.transcript = LiveStatus.ENDED, now, transcript
         session.audio_bytes, session.error = data_bytes, error[:1000]
         session.save(update_fields=["status", "ended_at", "transcript", "audio_bytes", "error"])
@@ -277,47 +259,14 @@ class NewLink:
 
 
 def create_link(session: LiveSession, *, expires_in: timedelta | None = None) -> NewLink:
-    token, digest = tokens.new_token()
     expires = timezone.now() + expires_in if expires_in else None
-    return NewLink(LiveLink.objects.create(session=session, token_hash=digest, expires_at=expires), token)
-
-
-def revoke_link(link: LiveLink) -> None:
-    LiveLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return NewLink(*LiveLink.issue(session=session, expires_at=expires))
 
 
 def session_for_token(token: str) -> LiveSession | None:
     """The session a viewer token opens, or None when unknown, revoked or expired."""
-    if not token or len(token) > 100:
-        return None
-    link = LiveLink.objects.usable().select_related("session").filter(token_hash=tokens.hash_token(token)).first()
+    link = LiveLink.objects.for_token(token).select_related("session").first()
     return link.session if link else None
-
-
-# --- batch re-transcription ------------------------------------------------------
-
-
-def retranscribe_in_batch(transcript: Transcript, *, engine: str | None = None) -> Transcript:
-    """A new batch job on the same recording; the live transcript is kept."""
-    from transcripts.services import enqueue
-
-    if transcript.media is None:
-        raise LiveRefused("no_media", "The recording for this transcript was deleted.")
-    engine = engine or settings.DEFAULT_ENGINE
-    if engine not in Engine.values:
-        engine = Engine.LOCAL
-    language = (transcript.options or {}).get("language")
-    with transaction.atomic():
-        batch = Transcript.objects.create(
-            owner=transcript.owner,
-            media=transcript.media,
-            title=f"{transcript.title} (batch)",
-            engine=engine,
-            options=TranscriptionOptions(language=language).to_dict(),
-            duration=transcript.duration,
-        )
-        transaction.on_commit(lambda: enqueue(batch))
-    return batch
 
 
 def discard_session(session_id: int) -> None:

@@ -9,5 +9,4 @@ urlpatterns = [
     path("<uuid:session_uuid>/links/", views.create_link, name="create_link"),
     path("links/<int:pk>/revoke/", views.revoke_link, name="revoke_link"),
     path("view/<str:token>/", views.viewer, name="viewer"),
-    path("retranscribe/<int:pk>/", views.retranscribe, name="retranscribe"),
 ]

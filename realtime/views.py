@@ -1,22 +1,21 @@
-"""Live captions pages: the microphone page, live viewer links, and the
-"re-transcribe in batch" action. Thin: the work is in realtime/services.py."""
+"""Live captions pages: the microphone page and live viewer links. Thin:
+the work is in realtime/services.py."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from realtime import services
 from realtime.models import LiveLink, LiveSession
-from transcripts import canonical
-from transcripts.models import Engine, Transcript
+from transcripts.document import canonical
+from transcripts.engines.registry import available_engines, default_engine
 
 LINK_LIFETIMES = {"": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 
@@ -26,9 +25,8 @@ def live_page(request: HttpRequest) -> HttpResponse:
         request,
         "realtime/live.html",
         {
-            "engines": [(Engine.LOCAL, "Local (offline)")]
-            + ([(Engine.SCRIBE, "ElevenLabs Scribe")] if settings.ELEVENLABS_API_KEY else []),
-            "default_engine": "scribe" if settings.ELEVENLABS_API_KEY else "local",
+            "engines": available_engines(),
+            "default_engine": default_engine(),
             "max_sessions": settings.LIVE_MAX_SESSIONS_PER_USER,
         },
     )
@@ -47,7 +45,7 @@ def create_link(request: HttpRequest, session_uuid) -> JsonResponse:
 @require_POST
 def revoke_link(request: HttpRequest, pk: int) -> JsonResponse:
     link = get_object_or_404(LiveLink, pk=pk, session__owner=request.user)
-    services.revoke_link(link)
+    link.revoke()
     return JsonResponse({"revoked": True})
 
 
@@ -70,16 +68,3 @@ def viewer(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
         },
     )
-
-
-@require_POST
-def retranscribe(request: HttpRequest, pk: int) -> HttpResponse:
-    transcript = get_object_or_404(Transcript.objects.owned_by(request.user).select_related("media"), pk=pk)
-    engine = request.POST.get("engine") or None
-    try:
-        batch = services.retranscribe_in_batch(transcript, engine=engine)
-    except services.LiveRefused as error:
-        messages.error(request, str(error))
-        return redirect(transcript.get_absolute_url())
-    messages.success(request, "A batch transcription of this recording was queued; the live transcript is kept.")
-    return redirect(batch.get_absolute_url())

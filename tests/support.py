@@ -175,7 +175,7 @@ def start_daphne(env: dict[str, str], port: int) -> Process:
 
 def start_worker(
     env: dict[str, str],
-    queues: str = "local,scribe,default",
+    queues: str = "cpu,io,default",
     *,
     beat: bool = False,
     concurrency: int = 1,

@@ -181,7 +181,7 @@ def test_unknown_ids_answer_404_like_foreign_ones(client, other_user):
 
 
 def publish_change(transcript: Transcript, progress: float) -> None:
-    from realtime.progress import publish_job
+    from transcripts.jobs.progress import publish_job
 
     Transcript.objects.filter(pk=transcript.pk).update(status=Status.TRANSCRIBING, progress=progress)
     publish_job(transcript.pk)

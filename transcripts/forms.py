@@ -3,10 +3,9 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.conf import settings
 
-from transcripts.engines import TranscriptionOptions
-from transcripts.models import Engine
+from transcripts.engines.base import TranscriptionOptions
+from transcripts.engines.registry import available_engines, default_engine
 
 LANGUAGES = [
     ("", "Detect automatically"),
@@ -40,14 +39,6 @@ KEYTERM_MAX_WORDS = 5
 KEYTERM_FORBIDDEN = re.compile(r"[<>{}\[\]\\]")
 
 
-def available_engines() -> list[tuple[str, str]]:
-    """Scribe is offered only when this server has an API key."""
-    engines = [(Engine.LOCAL.value, Engine.LOCAL.label)]
-    if settings.ELEVENLABS_API_KEY:
-        engines.insert(0, (Engine.SCRIBE.value, Engine.SCRIBE.label))
-    return engines
-
-
 class UploadOptionsForm(forms.Form):
     engine = forms.ChoiceField(choices=())
     language = forms.ChoiceField(choices=LANGUAGES, required=False)
@@ -65,7 +56,7 @@ class UploadOptionsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["engine"].choices = available_engines()
-        self.fields["engine"].initial = settings.DEFAULT_ENGINE
+        self.fields["engine"].initial = default_engine()
 
     def clean_keyterms(self) -> list[str]:
         terms = [t.strip() for t in re.split(r"[\n,]", self.cleaned_data["keyterms"]) if t.strip()]

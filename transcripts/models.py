@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from transcripts.tokens import hash_token, new_token
+
 
 def media_upload_path(instance: Media, filename: str) -> str:
     # The stored name is ours; the user's file name is only a display title.
@@ -39,11 +41,6 @@ class Media(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class Engine(models.TextChoices):
-    LOCAL = "local", "Local (offline)"
-    SCRIBE = "scribe", "ElevenLabs Scribe"
 
 
 class Status(models.TextChoices):
@@ -72,7 +69,7 @@ class Transcript(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transcripts")
     media = models.ForeignKey(Media, null=True, blank=True, on_delete=models.SET_NULL, related_name="transcripts")
     title = models.CharField(max_length=255)
-    engine = models.CharField(max_length=20, choices=Engine.choices)
+    engine = models.CharField(max_length=20)  # a name in transcripts.engines.registry
     options = models.JSONField(default=dict, blank=True)
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
@@ -107,6 +104,12 @@ class Transcript(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def engine_label(self) -> str:
+        from transcripts.engines.registry import label
+
+        return label(self.engine)
 
     @property
     def can_cancel(self) -> bool:
@@ -220,36 +223,63 @@ class TranscriptResult(models.Model):
         return f"Result of transcript {self.transcript_id}"
 
 
-class ShareLinkQuerySet(models.QuerySet):
-    def live(self) -> ShareLinkQuerySet:
+class TokenLinkQuerySet(models.QuerySet):
+    def usable(self) -> TokenLinkQuerySet:
         now = timezone.now()
         return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
+    def for_token(self, token: str) -> TokenLinkQuerySet:
+        """The usable link a token opens (none for an absurd token)."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            return self.none()
+        return self.usable().filter(token_hash=hash_token(token))
 
-class ShareLink(models.Model):
-    """A read-only link to one transcript for people without an account.
 
-    Only the SHA-256 of the token is stored (`transcripts.tokens`), so the
-    link is shown to its owner once, when it is made.
-    """
+MAX_TOKEN_LENGTH = 100
+
+
+class TokenLink(models.Model):
+    """A link that opens something to whoever holds its token (share links,
+    live viewer links). Only the SHA-256 of the token is stored
+    (`transcripts.tokens`), so the link is shown to its owner once, when it is
+    made; every use resolves it afresh, so revoking or expiry takes effect on
+    the very next request."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TokenLinkQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def issue(cls, **fields) -> tuple[TokenLink, str]:
+        """(the saved link, its token: show it now, it cannot be recovered)."""
+        token, token_hash = new_token()
+        return cls.objects.create(token_hash=token_hash, **fields), token
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+    def revoke(self) -> bool:
+        """False when it was revoked already."""
+        return type(self).objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()) == 1
+
+
+class ShareLink(TokenLink):
+    """A read-only link to one transcript for people without an account."""
 
     transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="share_links")
-    token_hash = models.CharField(max_length=64, unique=True)
     label = models.CharField(max_length=100, blank=True)
     allow_audio = models.BooleanField(default=True)
     allow_download = models.BooleanField(default=False)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-
-    objects = ShareLinkQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
 
     def __str__(self) -> str:
         return self.label or f"Share link {self.pk}"
-
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

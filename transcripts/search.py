@@ -18,8 +18,9 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from transcripts.editing import normalise_words
-from transcripts.models import Engine, Status, Transcript, TranscriptResult
+from transcripts.document.words import normalise_words
+from transcripts.engines.registry import engine_paths
+from transcripts.models import Status, Transcript, TranscriptResult
 
 RESULTS_LIMIT = 20
 PASSAGE_BEFORE, PASSAGE_AFTER = 10, 14
@@ -41,7 +42,7 @@ class Filters:
             q=params.get("q", "").strip()[:200],
             status=params.get("status", "") if params.get("status") in Status.values else "",
             language=params.get("language", "").strip()[:16],
-            engine=params.get("engine", "") if params.get("engine") in Engine.values else "",
+            engine=params.get("engine", "") if params.get("engine") in engine_paths() else "",
             date_from=_date(params.get("from")),
             date_to=_date(params.get("to")),
         )

@@ -1,25 +1,26 @@
 from django.urls import path
 
-from transcripts import page_views, views
+from transcripts.views import edits, exports, jobs, library, shares, transcript, upload
 
 app_name = "transcripts"
 
 urlpatterns = [
-    path("", views.library, name="library"),
-    path("upload/", views.upload_page, name="upload_page"),
-    path("upload/file/", views.upload, name="upload"),
-    path("<int:pk>/", page_views.detail, name="detail"),
-    path("<int:pk>/status/", views.job_status, name="status"),
-    path("<int:pk>/rename/", views.rename, name="rename"),
-    path("<int:pk>/delete/", views.delete, name="delete"),
-    path("<int:pk>/cancel/", views.cancel, name="cancel"),
-    path("<int:pk>/retry/", views.retry, name="retry"),
-    path("<int:pk>/media/", page_views.media, name="media"),
-    path("<int:pk>/export/<str:fmt>/", page_views.export, name="export"),
-    path("<int:pk>/edit/speaker/", page_views.rename_speaker, name="rename_speaker"),
-    path("<int:pk>/edit/turn/", page_views.reassign_turn, name="reassign_turn"),
-    path("<int:pk>/edit/words/", page_views.correct_words, name="correct_words"),
-    path("<int:pk>/edit/revert/", page_views.revert, name="revert"),
-    path("<int:pk>/shares/", page_views.shares, name="shares"),
-    path("<int:pk>/shares/<int:link_id>/revoke/", page_views.revoke_share, name="revoke_share"),
+    path("", library.library, name="library"),
+    path("upload/", upload.upload_page, name="upload_page"),
+    path("upload/file/", upload.upload, name="upload"),
+    path("<int:pk>/", transcript.detail, name="detail"),
+    path("<int:pk>/media/", transcript.media, name="media"),
+    path("<int:pk>/status/", jobs.job_status, name="status"),
+    path("<int:pk>/rename/", jobs.rename, name="rename"),
+    path("<int:pk>/delete/", jobs.delete, name="delete"),
+    path("<int:pk>/cancel/", jobs.cancel, name="cancel"),
+    path("<int:pk>/retry/", jobs.retry, name="retry"),
+    path("<int:pk>/retranscribe/", jobs.retranscribe, name="retranscribe"),
+    path("<int:pk>/export/<str:fmt>/", exports.export, name="export"),
+    path("<int:pk>/edit/speaker/", edits.rename_speaker, name="rename_speaker"),
+    path("<int:pk>/edit/turn/", edits.reassign_turn, name="reassign_turn"),
+    path("<int:pk>/edit/words/", edits.correct_words, name="correct_words"),
+    path("<int:pk>/edit/revert/", edits.revert, name="revert"),
+    path("<int:pk>/shares/", shares.shares, name="shares"),
+    path("<int:pk>/shares/<int:link_id>/revoke/", shares.revoke_share, name="revoke_share"),
 ]

@@ -23,10 +23,10 @@ import numpy as np
 from django.conf import settings
 
 from realtime.upstreams import Committed, Emit, Partial, UpstreamError
+from transcripts.media.pcm import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 STEP_SECONDS = 0.5  # new audio needed before the next decode
 MAX_WINDOW_SECONDS = 12.0  # past this the window is cut after a committed word...
 CONTEXT_SECONDS = 4.0  # ...keeping this much audio, for context

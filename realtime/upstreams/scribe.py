@@ -27,10 +27,10 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
 from realtime.upstreams import FATAL, Committed, Emit, Failure, Partial, Status, UpstreamError, message_for
+from transcripts.media.pcm import BYTES_PER_SECOND, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 REPLAY_SECONDS = 15  # uncommitted audio kept for a reconnect
 RECONNECT_ATTEMPTS = 5
 OPEN_TIMEOUT = 10.0
@@ -121,7 +121,7 @@ class ScribeUpstream:
         self.closing = False
         self.fatal = False
         self.tail = bytearray()  # audio since the last commit
-        self.sent_bytes = 2 * round(position * SAMPLE_RATE)  # session position of the end of the audio sent
+        self.sent_bytes = round(position * SAMPLE_RATE) * 2  # session position of the end of the audio sent
         self.socket_offset = 0.0  # session seconds at which this socket's audio starts (word times count from it)
         self.segment_start = 0.0  # session seconds at which the uncommitted segment starts
         self.pending: Committed | None = None  # a plain commit waiting for its timestamps
@@ -161,7 +161,7 @@ class ScribeUpstream:
         self.ws = ws
         self.fresh_socket = True
         self.connections += 1
-        self.socket_offset = self.segment_start = (self.sent_bytes - len(self.tail)) / (2 * SAMPLE_RATE)
+        self.socket_offset = self.segment_start = (self.sent_bytes - len(self.tail)) / BYTES_PER_SECOND
         for start in range(0, len(self.tail), 8000):  # replay what was not committed
             await ws.send(self._chunk(bytes(self.tail[start : start + 8000])))
         self.connected.set()
@@ -169,8 +169,8 @@ class ScribeUpstream:
     async def send(self, pcm: bytes) -> None:
         await self.connected.wait()
         self.tail += pcm
-        if len(self.tail) > REPLAY_SECONDS * 2 * SAMPLE_RATE:
-            del self.tail[: len(self.tail) - REPLAY_SECONDS * 2 * SAMPLE_RATE]
+        if len(self.tail) > REPLAY_SECONDS * BYTES_PER_SECOND:
+            del self.tail[: len(self.tail) - REPLAY_SECONDS * BYTES_PER_SECOND]
         self.sent_bytes += len(pcm)
         try:
             await self.ws.send(self._chunk(pcm))
@@ -249,7 +249,7 @@ class ScribeUpstream:
                 self.skip_plain = None
                 return
             await self._flush_pending()
-            self.pending = Committed(text=text, start=self.segment_start, end=self.sent_bytes / (2 * SAMPLE_RATE))
+            self.pending = Committed(text=text, start=self.segment_start, end=self.sent_bytes / BYTES_PER_SECOND)
             self._mark_committed()
         elif kind == "committed_transcript_with_timestamps":
             await self._timestamped(message)
@@ -277,7 +277,7 @@ class ScribeUpstream:
 
     def _mark_committed(self) -> None:
         self.tail.clear()
-        self.segment_start = self.sent_bytes / (2 * SAMPLE_RATE)
+        self.segment_start = self.sent_bytes / BYTES_PER_SECOND
         self.committed.set()
 
     def _shift(self, word: dict) -> dict:

@@ -32,7 +32,7 @@ def frames(pcm: bytes, size: int = FRAME) -> list[bytes]:
 
 def speech_pcm(path: Path) -> bytes:
     """A recording decoded to 16 kHz mono PCM16."""
-    from transcripts.engines.local import decoded_chunks
+    from transcripts.media.audio import decoded_chunks
 
     audio = np.concatenate(list(decoded_chunks(str(path), None)))
     return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()

@@ -312,7 +312,7 @@ async def test_viewer_socket_with_an_unknown_or_revoked_token_is_refused(site, f
         async with LiveClient(running.base_url, None, path=f"/ws/live/view/{new.token}/") as viewer:
             backlog = await viewer.wait_for("backlog")
         assert backlog == {"type": "backlog", "segments": [], "ended": False}
-        await sync_to_async(services.revoke_link)(new.link)
+        await sync_to_async(new.link.revoke)()
         with pytest.raises(websockets.InvalidStatus):
             async with LiveClient(running.base_url, None, path=f"/ws/live/view/{new.token}/"):
                 pass

@@ -113,7 +113,7 @@ def test_live_link_opens_for_anyone_and_404s_once_revoked_expired_or_unknown(cli
     page = client.get(f"/live/view/{new.token}/")
     assert page.status_code == 200 and "hello viewers" in page.content.decode()
     assert client.get(f"/live/view/{new.token}x/").status_code == 404
-    services.revoke_link(new.link)
+    new.link.revoke()
     assert client.get(f"/live/view/{new.token}/").status_code == 404
 
     expiring = services.create_link(session, expires_in=timedelta(hours=1))
@@ -152,11 +152,11 @@ def test_retranscribe_in_batch_keeps_the_live_transcript(client, user, other_use
     services.append_segment(session.pk, 0, "live words", None, 0, 1)
     live = services.end_session(session.pk)
     client.force_login(other_user)
-    assert client.post(f"/live/retranscribe/{live.pk}/").status_code == 404
+    assert client.post(f"/transcripts/{live.pk}/retranscribe/").status_code == 404
     client.force_login(user)
     detail = client.get(f"/transcripts/{live.pk}/").content.decode()
     assert "Re-transcribe in batch" in detail
-    response = client.post(f"/live/retranscribe/{live.pk}/", {"engine": "local"})
+    response = client.post(f"/transcripts/{live.pk}/retranscribe/", {"engine": "local"})
     batch = Transcript.objects.exclude(pk=live.pk).get()
     assert response.status_code == 302 and response.url == f"/transcripts/{batch.pk}/"
     assert batch.media_id == live.media_id and batch.status == Status.QUEUED and batch.engine == "local"

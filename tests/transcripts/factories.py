@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
-from transcripts import canonical, services
-from transcripts.models import Engine, Media, Status, Transcript, TranscriptResult
+from transcripts import services
+from transcripts.document import canonical
+from transcripts.models import Media, Status, Transcript, TranscriptResult
 
 VOCABULARY = (
     "the budget review meeting quarter numbers team plan launch customer design roadmap data "
@@ -66,7 +67,7 @@ def done_transcript(
     *,
     title: str = "Team meeting",
     media=None,
-    engine: str = Engine.LOCAL,
+    engine: str = "local",
     language_code: str = "eng",
     **fields,
 ) -> Transcript:
@@ -89,7 +90,7 @@ def stored_media(owner, path) -> Media:
     """A Media row for a real file, saved into storage as an upload would be."""
     from django.core.files import File
 
-    from transcripts.media_probe import inspect
+    from transcripts.media.probe import inspect
 
     info = inspect(str(path))
     media = services.media_for(owner, info, original_name=path.name, size=path.stat().st_size)

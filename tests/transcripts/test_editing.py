@@ -9,7 +9,9 @@ import pytest
 from django.test import Client
 
 from tests.transcripts.factories import done_transcript, words_from
-from transcripts import canonical, editing
+from transcripts.document import canonical
+from transcripts.document import edits as editing
+from transcripts.document.speakers import speaker_label
 from transcripts.models import TranscriptResult
 
 
@@ -40,7 +42,7 @@ def timings(words: list[dict]) -> list[tuple]:
 
 def test_rename_speaker_applies_everywhere_and_keeps_ids(data):
     edited = editing.rename_speaker(data, "speaker_0", "  Dana  Scully ")
-    labels = [editing.speaker_label(edited, t.speaker_id) for t in canonical.turns(edited)]
+    labels = [speaker_label(edited, t.speaker_id) for t in canonical.turns(edited)]
     assert labels == ["Dana Scully", "speaker_1", "Dana Scully"]
     assert edited["words"] == data["words"]
     assert "speaker_names" not in data  # pure: the input is not changed

@@ -12,8 +12,9 @@ import srt
 import webvtt
 
 from tests.transcripts.factories import done_transcript, long_data, words_from
-from transcripts import editing, exports
-from transcripts.subtitles import CueOptions, build_cues
+from transcripts import exports
+from transcripts.document import edits as editing
+from transcripts.exports.subtitles import CueOptions, build_cues
 
 
 @pytest.fixture
@@ -187,7 +188,7 @@ def test_export_download_uses_options_and_names_the_file(auth_client, user, meet
 
 
 def test_compact_copy_round_trips_what_exports_read(meeting):
-    from transcripts import compact
+    from transcripts.document import compact
 
     data = editing.rename_speaker(meeting, "speaker_1", 'Sam "Tab\t" \\ Lee')
     data["words"][0]["channel_index"] = 0

@@ -8,9 +8,11 @@ import wave
 import numpy as np
 import pytest
 
-from transcripts import canonical
+from transcripts.document import canonical
 from transcripts.engines import EngineJob, TranscriptionOptions
-from transcripts.engines.local import SAMPLE_RATE, LocalEngine, audio_windows
+from transcripts.engines.local import LocalEngine
+from transcripts.media.audio import audio_windows
+from transcripts.media.pcm import SAMPLE_RATE
 
 LEFT = "Please remember to water the garden every evening."
 RIGHT = "The train to the city leaves from the north platform."

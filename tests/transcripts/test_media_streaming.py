@@ -9,7 +9,7 @@ import pytest
 from django.core.handlers.asgi import ASGIHandler
 
 from tests.transcripts.factories import done_transcript, sentence_data, stored_media
-from transcripts.streaming import Unsatisfiable, parse_range
+from transcripts.media.streaming import Unsatisfiable, parse_range
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_under_asgi_the_range_is_streamed_in_chunks(user, transcript, recording,
     from django.conf import settings
     from django.contrib.sessions.backends.db import SessionStore
 
-    monkeypatch.setattr("transcripts.streaming.CHUNK_BYTES", 4096)
+    monkeypatch.setattr("transcripts.media.streaming.CHUNK_BYTES", 4096)
     session = SessionStore()
     session["_auth_user_id"] = str(user.pk)
     session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"

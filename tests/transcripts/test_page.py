@@ -10,14 +10,18 @@ import pytest
 from django.utils import timezone
 
 from tests.transcripts.factories import done_transcript, long_data, words_from
-from transcripts import canonical, editing, rendering, services
+from transcripts import results
+from transcripts.document import canonical
+from transcripts.document import edits as editing
+from transcripts.document import html as page_html
 from transcripts.engines import EngineResult
-from transcripts.models import Engine, Status, Transcript, TranscriptResult
+from transcripts.jobs import runner
+from transcripts.models import Status, Transcript, TranscriptResult
 
 
 def test_rendered_turns_match_canonical_turns_exactly():
     data = editing.rename_speaker(long_data(words=3000, seed=5), "speaker_2", 'Dana "D" <Scully> & co')
-    page = rendering.render_turns(data)
+    page = page_html.render_turns(data)
     turns = canonical.turns(data)
     index = {id(word): i for i, word in enumerate(data["words"])}
     ranges = [(int(a), int(b)) for a, b in re.findall(r'data-first="(\d+)" data-last="(\d+)"', page)]
@@ -31,7 +35,7 @@ def test_rendered_turns_match_canonical_turns_exactly():
 
 def test_channels_and_audio_events_are_marked():
     data = words_from([(None, "Hello", 0, 0.5), (None, "(applause)", 0.6, 1.0)], channel_index=1)
-    page = rendering.render_turns(data)
+    page = page_html.render_turns(data)
     assert '<span class="channel">channel 2</span>' in page
     assert '<span class="event" data-i="2"' in page
 
@@ -48,7 +52,7 @@ def test_done_page_reads_without_javascript(auth_client, user):
 
 @pytest.mark.django_db
 def test_page_of_a_job_in_progress_follows_the_job(auth_client, user):
-    transcript = Transcript.objects.create(owner=user, title="Queued", engine=Engine.LOCAL, status=Status.QUEUED)
+    transcript = Transcript.objects.create(owner=user, title="Queued", engine="local", status=Status.QUEUED)
     page = auth_client.get(f"/transcripts/{transcript.pk}/").content.decode()
     assert "data-reload-on-done" in page and f'data-job-id="{transcript.pk}"' in page and "js/jobs.js" in page
     assert "js/editor.js" not in page
@@ -73,18 +77,17 @@ def test_the_rendered_body_is_stored_and_follows_every_change(auth_client, user)
 
 
 def test_speaker_names_are_buttons_only_for_the_owner():
-    cache = rendering.page_cache(words_from([("speaker_0", "Hi", 0, 0.5)]), timezone.now())
-    assert '<button type="button" class="speaker" data-role="reassign"' in rendering.as_body(cache, editable=True).html
-    shared = rendering.as_body(cache, editable=False).html
+    cache = page_html.page_cache(words_from([("speaker_0", "Hi", 0, 0.5)]), results.cache_key(timezone.now()))
+    assert '<button type="button" class="speaker" data-role="reassign"' in page_html.as_body(cache, editable=True).html
+    shared = page_html.as_body(cache, editable=False).html
     assert "<button" not in shared and '<b class="speaker">speaker_0</b>' in shared
 
 
 @pytest.mark.django_db
-def test_a_long_finished_transcript_has_its_page_rendered_already(user):
-    transcript = Transcript.objects.create(
-        owner=user, title="Stand-up", engine=Engine.LOCAL, status=Status.TRANSCRIBING
-    )
-    words = [("speaker_0", "Ready" if i == 0 else "word", i, i + 0.5) for i in range(services.PRERENDER_MIN_WORDS)]
-    assert services.finish(transcript.pk, EngineResult(words_from(words)))
+def test_a_long_finished_transcript_has_its_page_rendered_already(user, django_capture_on_commit_callbacks):
+    transcript = Transcript.objects.create(owner=user, title="Stand-up", engine="local", status=Status.TRANSCRIBING)
+    words = [("speaker_0", "Ready" if i == 0 else "word", i, i + 0.5) for i in range(runner.PRERENDER_MIN_WORDS)]
+    with django_capture_on_commit_callbacks(execute=True):  # it renders once the result is committed
+        assert runner.finish(transcript.pk, EngineResult(words_from(words)))
     cache = TranscriptResult.objects.values_list("page_cache", flat=True).get(transcript=transcript)
     assert "Ready" in cache["html"]

@@ -15,8 +15,8 @@ from django.core.files.storage import default_storage
 from tests import support, web
 from tests.media_corpus import SENTENCE
 from tests.transcripts.test_jobs import long_speech
-from transcripts import services
-from transcripts.media_probe import inspect
+from transcripts.jobs.queue import enqueue
+from transcripts.media.probe import inspect
 from transcripts.models import Media, Status, Transcript, TranscriptResult
 
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def crash_job(user) -> Transcript:
 def test_a_job_that_keeps_killing_its_worker_fails_after_its_attempts(make_site, user):
     site = make_site(worker=False, EXTRA_ENGINES="crash=tests.engines.SelfKillingEngine", **FAST_SWEEP)
     transcript = crash_job(user)
-    services.enqueue(transcript)
+    enqueue(transcript)
     worker = site.start_worker(beat=True, name="crashy")
     restarts = 0
 
@@ -126,7 +126,7 @@ def test_duplicate_delivery_of_a_job_is_a_no_op(make_site, user, speech):
     with web.signed_in(site.base_url, web.session_cookie(user)) as http:
         job = web.upload(http, speech(SENTENCE))
     transcript = web.wait_for_status(job["id"], Status.DONE)
-    services.enqueue(transcript)  # the broker delivers it again
+    enqueue(transcript)  # the broker delivers it again
     support.wait_until(lambda: site.logs().count("succeeded in") >= 2, 30, message="the duplicate to run")
     transcript.refresh_from_db()
     assert transcript.status == Status.DONE and transcript.attempts == 1

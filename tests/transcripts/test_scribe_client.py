@@ -13,8 +13,9 @@ import pytest
 
 from tests.fakes.scribe import FakeScribe, Fault
 from transcripts.engines import PermanentEngineError, TranscriptionOptions
-from transcripts.engines import scribe as scribe_engine
-from transcripts.engines.scribe import MediaSource, ScribeClient
+from transcripts.engines.scribe import client as scribe_client
+from transcripts.engines.scribe import engine as scribe_engine
+from transcripts.engines.scribe.client import MediaSource, ScribeClient
 
 AUDIO = b"RIFF" + b"\1" * 5000
 
@@ -99,10 +100,10 @@ def test_concurrency_cap_holds_excess_requests_back(fake):
 
 def test_retry_after_http_date_and_ms(fake):
     response = httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
-    assert scribe_engine.retry_after(response) == 0.0  # in the past
-    assert scribe_engine.retry_after(httpx.Response(429, headers={"retry-after-ms": "1500"})) == 1.5
-    assert scribe_engine.retry_after(httpx.Response(429, headers={"Retry-After": "99999"})) == 300.0
-    assert scribe_engine.retry_after(httpx.Response(429)) == 0.0
+    assert scribe_client.retry_after(response) == 0.0  # in the past
+    assert scribe_client.retry_after(httpx.Response(429, headers={"retry-after-ms": "1500"})) == 1.5
+    assert scribe_client.retry_after(httpx.Response(429, headers={"Retry-After": "99999"})) == 300.0
+    assert scribe_client.retry_after(httpx.Response(429)) == 0.0
 
 
 def test_429_without_retry_after_uses_backoff(fake):
@@ -114,7 +115,7 @@ def test_429_without_retry_after_uses_backoff(fake):
 
 
 def test_backoff_is_capped_and_jittered():
-    values = [scribe_engine.backoff(20) for _ in range(50)]
+    values = [scribe_client.backoff(20) for _ in range(50)]
     assert all(30 <= value <= 60 for value in values)
     assert len(set(values)) > 1
 

@@ -10,9 +10,11 @@ import pytest
 from django.core.files.base import ContentFile
 
 from tests.fakes.scribe import FakeScribe, Fault
-from transcripts import services
 from transcripts.engines import TranscriptionOptions
-from transcripts.engines import scribe as scribe_engine
+from transcripts.engines.scribe import client as scribe_client
+from transcripts.engines.scribe import engine as scribe_engine
+from transcripts.engines.scribe.webhook import site_tag
+from transcripts.jobs import runner, sweeper
 from transcripts.models import Media, Status, Transcript, TranscriptResult
 
 AUDIO = b"RIFF" + bytes(range(256)) * 64
@@ -36,7 +38,7 @@ def scribe_settings(settings, fake):
 @pytest.fixture
 def fast_backoff(monkeypatch):
     """Backoff without the waiting floor; Retry-After is still honoured."""
-    monkeypatch.setattr(scribe_engine, "BACKOFF_BASE_SECONDS", 0.05)
+    monkeypatch.setattr(scribe_client, "BACKOFF_BASE_SECONDS", 0.05)
 
 
 def make_job(user, options: TranscriptionOptions | None = None, *, duration: float = 12.0) -> Transcript:
@@ -64,7 +66,7 @@ def make_job(user, options: TranscriptionOptions | None = None, *, duration: flo
 
 
 def run(transcript: Transcript) -> Transcript:
-    services.run_job(transcript.pk)
+    runner.run_job(transcript.pk)
     transcript.refresh_from_db()
     return transcript
 
@@ -146,10 +148,10 @@ def test_429_with_retry_after_then_503_then_success(scribe_settings, fake, user,
 
 @pytest.mark.django_db
 def test_retries_are_bounded_and_end_with_a_readable_reason(scribe_settings, fake, user, fast_backoff):
-    fake.faults.push("stt", *[Fault("status", status=500)] * scribe_engine.MAX_ATTEMPTS)
+    fake.faults.push("stt", *[Fault("status", status=500)] * scribe_client.MAX_ATTEMPTS)
     transcript = run(make_job(user))
     assert transcript.status == Status.FAILED
-    assert len(fake.stt_requests()) == scribe_engine.MAX_ATTEMPTS
+    assert len(fake.stt_requests()) == scribe_client.MAX_ATTEMPTS
     assert "HTTP 500" in transcript.error and "Try again later" in transcript.error
 
 
@@ -203,7 +205,7 @@ def test_connection_refused_before_sending_is_retried(scribe_settings, user, fas
     scribe_settings.ELEVENLABS_BASE_URL = f"http://127.0.0.1:{free_port()}"
     transcript = run(make_job(user))
     assert transcript.status == Status.FAILED
-    assert f"on all {scribe_engine.MAX_ATTEMPTS} attempts" in transcript.error
+    assert f"on all {scribe_client.MAX_ATTEMPTS} attempts" in transcript.error
     assert "ConnectError" in transcript.error
 
 
@@ -249,7 +251,7 @@ def test_long_recording_waits_for_the_webhook(webhook_settings, fake, user, clie
     assert request.fields("webhook") == ["true"]
     assert json.loads(request.fields("webhook_metadata")[0]) == {
         "transcript_id": transcript.pk,
-        "site": scribe_engine.site_tag(),
+        "site": site_tag(),
     }
     assert transcript.provider_request_id == request.response["transcription_id"]
     assert deliver(client, fake) == [200]
@@ -287,7 +289,7 @@ def test_sweeper_reconciles_a_lost_webhook_by_polling(webhook_settings, fake, us
 
     wait_until(lambda: transcript.provider_request_id in fake.transcripts, 10, message="fake finished")
     Transcript.objects.filter(pk=transcript.pk).update(updated=timezone.now() - timedelta(hours=1))
-    assert services.reconcile_waiting(timezone.now()) == 1  # what the sweeper runs
+    assert sweeper.reconcile_waiting(timezone.now()) == 1  # what the sweeper runs
     transcript.refresh_from_db()
     assert transcript.status == Status.DONE
     gets = fake.requests_to("/v1/speech-to-text/transcripts/", "GET")

@@ -9,8 +9,8 @@ from django.core.files.base import ContentFile
 
 from tests.fakes.scribe import FakeScribe
 from tests.support import wait_until
-from transcripts import services
 from transcripts.engines import TranscriptionOptions
+from transcripts.jobs.queue import enqueue
 from transcripts.models import Media, Status, Transcript, TranscriptResult
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def test_webhook_mode_finishes_through_the_real_endpoint(make_site, user):
             options=TranscriptionOptions(diarize=True).to_dict(),
             duration=5400,
         )
-        services.enqueue(transcript)
+        enqueue(transcript)
 
         def finished():
             transcript.refresh_from_db()

@@ -13,9 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import Client
 
-from transcripts.engines.scribe import site_tag
+from transcripts.engines.scribe.webhook import site_tag, verify_signature
 from transcripts.models import Media, Status, Transcript, TranscriptResult
-from transcripts.webhooks import verify_signature
 
 SECRET = "whsec_current"
 OLD_SECRET = "whsec_previous"

@@ -9,8 +9,9 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.transcripts.factories import done_transcript, sentence_data
-from transcripts import editing, search
-from transcripts.models import Engine, Status, Transcript, TranscriptResult
+from transcripts import results, search
+from transcripts.document import edits as editing
+from transcripts.models import Status, Transcript, TranscriptResult
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def library(user, other_user):
         sentence_data("the design review covers colours typography and layout"),
         title="Design review",
         language_code="fra",
-        engine=Engine.SCRIBE,
+        engine="scribe",
     )
     done_transcript(
         other_user, sentence_data("the quarterly budget of another company is secret"), title="Bob's budget"
@@ -66,7 +67,7 @@ def test_all_words_must_match_and_case_is_ignored(user, library):
 @pytest.mark.django_db
 def test_filters_combine_with_search(user, library):
     assert [h.transcript.title for h in hits(user, q="review", language="fra")] == ["Design review"]
-    assert [h.transcript.title for h in hits(user, q="review", engine=Engine.LOCAL)] == ["Budget call"]
+    assert [h.transcript.title for h in hits(user, q="review", engine="local")] == ["Budget call"]
     today = timezone.localdate()
     assert len(hits(user, q="review", date_from=today, date_to=today)) == 2
     assert hits(user, q="review", date_to=today - timedelta(days=1)) == []
@@ -78,7 +79,7 @@ def test_filters_combine_with_search(user, library):
 def test_edits_are_searchable(user, library):
     result = TranscriptResult.objects.get(transcript=library)
     i = next(i for i, w in enumerate(result.data["words"]) if w["text"] == "hiring")
-    editing.apply(library.pk, lambda data: editing.correct_words(data, i, i, "recruiting"))
+    results.edit(library.pk, lambda data: editing.correct_words(data, i, i, "recruiting"))
     assert [h.match for h in hits(user, q="recruiting")] == ["recruiting"]
     assert hits(user, q="hiring") == []
 

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from django.conf import settings
 
-from project.upload_guard import FORM_OVERHEAD_BYTES, BodySizeGuard
+from project.upload_guard import BodySizeGuard
+from transcripts.media.limits import FORM_OVERHEAD_BYTES
 
 UPLOAD_PATH = "/transcripts/upload/file/"
 LIMIT = 1_000_000  # MAX_UPLOAD_SIZE=1MB
@@ -239,7 +240,8 @@ async def test_guard_passes_websockets_through():
 
 
 def test_guard_default_limits_follow_settings(settings):
-    from project.upload_guard import OTHER_REQUEST_LIMIT_BYTES, body_limit_for
+    from project.upload_guard import body_limit_for
+    from transcripts.media.limits import OTHER_REQUEST_LIMIT_BYTES
 
     settings.MAX_UPLOAD_BYTES = 5_000_000
     limit, message = body_limit_for({"path": UPLOAD_PATH})

@@ -24,16 +24,16 @@ def worker_commands(loglevel: str = "INFO") -> list[list[str]]:
         celery
         + [
             "-Q",
-            "local,default",
+            "cpu,default",
             "-c",
             str(local_concurrency),
             "-n",
-            "local@%h",
+            "cpu@%h",
             "-B",
             "-s",
             str(settings.DATA_DIR / "celerybeat-schedule"),
         ],
-        celery + ["-Q", "scribe", "-P", "threads", "-c", str(settings.SCRIBE_WORKER_THREADS), "-n", "scribe@%h"],
+        celery + ["-Q", "io", "-P", "threads", "-c", str(settings.SCRIBE_WORKER_THREADS), "-n", "io@%h"],
     ]
 
 

@@ -1,17 +1,15 @@
 """Edit operations on a canonical transcript (pure functions: data in, new data out).
 
 Words are addressed by their index in `data["words"]` (the page renders that
-index on every word). Speaker names are a display map, `data["speaker_names"]`
-(`{"speaker_1": "Dana"}`), so renaming is one change that shows everywhere
-while the ids the engine gave stay stable for reassigning turns and undo.
+index on every word). Saving an edit is `transcripts.results.edit`.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 
-from transcripts import canonical
+from transcripts.document import canonical
+from transcripts.document.speakers import new_speaker_id, speaker_ids, speaker_names
 
 MAX_SPEAKER_NAME = 80
 MAX_CORRECTION_CHARS = 2000
@@ -19,26 +17,6 @@ MAX_CORRECTION_CHARS = 2000
 
 class EditError(ValueError):
     """str(self) is a message for the person editing."""
-
-
-def speaker_names(data: dict) -> dict[str, str]:
-    return dict(data.get("speaker_names") or {})
-
-
-def speaker_label(data: dict, speaker_id: str | None) -> str:
-    if speaker_id is None:
-        return "Speaker"
-    return (data.get("speaker_names") or {}).get(speaker_id) or speaker_id
-
-
-def speaker_ids(data: dict) -> list[str]:
-    """Speakers in order of first appearance."""
-    seen: dict[str, None] = {}
-    for word in data.get("words", []):
-        speaker = word.get("speaker_id")
-        if speaker is not None and word["type"] != "spacing":
-            seen.setdefault(speaker, None)
-    return list(seen)
 
 
 def refresh_text(data: dict) -> dict:
@@ -57,14 +35,6 @@ def rename_speaker(data: dict, speaker_id: str, name: str) -> dict:
     names[speaker_id] = name
     edited["speaker_names"] = names
     return edited
-
-
-def new_speaker_id(data: dict) -> str:
-    taken = set(speaker_ids(data)) | set(speaker_names(data))
-    number = len(taken)
-    while f"speaker_{number}" in taken:
-        number += 1
-    return f"speaker_{number}"
 
 
 def reassign(data: dict, first: int, last: int, speaker_id: str | None) -> dict:
@@ -158,48 +128,3 @@ def _with_one_spacing(words: list[dict], first: int, last: int) -> tuple[int, in
     if first > 0 and words[first - 1]["type"] == "spacing":
         return first - 1, last
     return first, last
-
-
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
-
-
-def normalise_words(text: str) -> list[str]:
-    """Lower-cased word tokens without punctuation (for matching)."""
-    return [token.lower() for token in _TOKEN.findall(text)]
-
-
-def apply(transcript_id: int, operation) -> dict:
-    """Run `operation(data) -> data` on a transcript's result and save it,
-    with the page's rendered body. Returns the saved page cache.
-
-    The row is locked for the read-modify-write, so two edits in quick
-    succession (two tabs, a double click) both land. `original` is never
-    written."""
-    return _save(transcript_id, "data", operation)
-
-
-def revert_saved(transcript_id: int) -> dict:
-    return _save(transcript_id, "original", revert)
-
-
-def _save(transcript_id: int, source: str, operation) -> dict:
-    from django.db import transaction
-    from django.utils import timezone
-
-    from transcripts import rendering
-    from transcripts.models import TranscriptResult
-
-    with transaction.atomic():
-        result = TranscriptResult.objects.select_for_update().only("id", source).get(transcript_id=transcript_id)
-        data = refresh_text(operation(getattr(result, source)))
-        now = timezone.now()
-        cache = rendering.page_cache(data, now)
-        # The export copy is rebuilt by the next export (most edits are followed by more edits).
-        TranscriptResult.objects.filter(pk=result.pk).update(
-            data=data,
-            text=data["text"],
-            updated=now,
-            page_cache=cache,
-            export_cache="",
-        )
-    return cache

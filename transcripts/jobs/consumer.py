@@ -1,4 +1,4 @@
-"""WebSocket consumers. Live captions come in realtime/live.py."""
+"""The jobs socket (/ws/jobs/): the owner's job changes, pushed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from realtime.progress import SNAPSHOT_FIELDS, group_for, snapshot
+from transcripts.jobs.progress import SNAPSHOT_FIELDS, group_for, snapshot
 from transcripts.models import Transcript
 
 CLOSE_UNAUTHENTICATED = 4401

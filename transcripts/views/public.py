@@ -13,9 +13,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from transcripts import sharing, streaming
+from transcripts import sharing
+from transcripts.media import streaming
 from transcripts.models import ShareLink
-from transcripts.page_views import export_response, transcript_context
+from transcripts.views.exports import export_response
+from transcripts.views.transcript import transcript_context
 
 
 def _link(token: str) -> ShareLink:

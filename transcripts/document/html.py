@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transcripts.editing import speaker_ids, speaker_label
+from transcripts.document.speakers import speaker_label, speaker_list
 from transcripts.formatting import clock
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
@@ -84,22 +84,15 @@ _SPEAKER_OPEN = '<b class="speaker">'
 _SPEAKER_BUTTON = '<button type="button" class="speaker" data-role="reassign" title="Change the speaker of this turn">'
 
 
-def speaker_list(data: dict) -> list[dict]:
-    return [{"id": speaker, "name": speaker_label(data, speaker)} for speaker in speaker_ids(data)]
-
-
-def page_cache(data: dict, updated) -> dict:
-    """What `TranscriptResult.page_cache` holds for `data` as of `updated`."""
+def page_cache(data: dict, key: str) -> dict:
+    """What `TranscriptResult.page_cache` holds for `data`, tagged with `key`
+    (see transcripts.results)."""
     return {
-        "key": _key(updated),
+        "key": key,
         "html": render_turns(data),
         "speakers": speaker_list(data),
         "has_words": bool(data.get("words")),
     }
-
-
-def _key(updated) -> str:
-    return updated.isoformat()
 
 
 def as_body(cache: dict, *, editable: bool) -> Body:
@@ -107,21 +100,3 @@ def as_body(cache: dict, *, editable: bool) -> Body:
     if editable:
         html = html.replace(_SPEAKER_OPEN, _SPEAKER_BUTTON).replace("</b>", "</button>")
     return Body(html, cache["speakers"], cache["has_words"])
-
-
-def body_for(transcript_id: int, *, editable: bool) -> Body | None:
-    """The rendered body, from `page_cache` when it was made from the current
-    row (its `updated` time matches), else rendered now and stored."""
-    from transcripts.models import TranscriptResult
-
-    row = TranscriptResult.objects.filter(transcript_id=transcript_id).values_list("pk", "updated").first()
-    if row is None:
-        return None
-    pk, updated = row
-    cache = TranscriptResult.objects.filter(pk=pk).values_list("page_cache", flat=True).first() or {}
-    if cache.get("key") != _key(updated):
-        data = TranscriptResult.objects.filter(pk=pk).values_list("data", flat=True).first()
-        cache = page_cache(data, updated)
-        # Only if nobody edited in between; `updated` is left alone (auto_now is not applied by update()).
-        TranscriptResult.objects.filter(pk=pk, updated=updated).update(page_cache=cache)
-    return as_body(cache, editable=editable)

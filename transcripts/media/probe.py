@@ -3,7 +3,7 @@
 The file is untrusted, so the parsing runs in a child process under a time
 limit (`probe`), with only the `file` protocol and a list of ordinary
 audio/video demuxers allowed: a playlist-style container cannot make FFmpeg
-open other files or URLs. `python -m transcripts.media_probe PATH` prints
+open other files or URLs. `python -m transcripts.media.probe PATH` prints
 the result as JSON; that is what the child runs.
 """
 
@@ -155,11 +155,11 @@ def probe(path: str, timeout: float) -> MediaInfo:
     """Probe in a child process that is killed after `timeout` seconds."""
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "transcripts.media_probe", path],
+            [sys.executable, "-m", "transcripts.media.probe", path],
             capture_output=True,
             timeout=timeout,
             check=False,
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=Path(__file__).resolve().parents[2],
         )
     except subprocess.TimeoutExpired:
         raise ProbeError("This file took too long to read; it may be damaged.") from None

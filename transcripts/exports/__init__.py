@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcripts import canonical, docx, pdf
-from transcripts.editing import speaker_label
+from transcripts.document import canonical
+from transcripts.document.speakers import speaker_label
+from transcripts.exports import docx, pdf
+from transcripts.exports.subtitles import CueOptions, build_cues, timestamp
 from transcripts.formatting import clock
-from transcripts.subtitles import CueOptions, build_cues, timestamp
 
 # A Unicode TrueType font for PDFs when the system has one (Debian's
 # fonts-dejavu-core); otherwise the PDF core font, which only covers Latin-1.

@@ -1,8 +1,9 @@
-"""Job progress pushed to the owner's browsers.
+"""Job progress: the JSON a page needs to redraw a job, pushed to the
+owner's browsers, and the progress callback engines call.
 
 Workers send each change to the owner's channel-layer group. With the
 in-memory layer (the embedded mode, no Redis) a worker cannot reach the web
-process, so the consumer watches the database instead; see JobsConsumer.
+process, so the socket watches the database instead (jobs/consumer.py).
 """
 
 from __future__ import annotations
@@ -10,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.urls import reverse
 
+from transcripts.engines.base import JobCancelled
 from transcripts.formatting import human_duration
 from transcripts.models import Status, Transcript
+
+# Progress is written at most this often (and on every whole percent).
+PROGRESS_MIN_INTERVAL_SECONDS = 1.0
 
 SNAPSHOT_FIELDS = (
     "id",
@@ -78,3 +84,24 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
             _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
             threading.Thread(target=_loop.run_forever, name="channel-layer-sender", daemon=True).start()
         return _loop
+
+
+class ProgressReporter:
+    """The `progress` callback an engine calls with a fraction 0..1. It writes
+    the percentage (throttled), renews the lease, and raises JobCancelled when
+    the job is no longer running."""
+
+    def __init__(self, transcript: Transcript):
+        self.transcript = transcript
+        self.last_percent = -1.0
+        self.last_write = 0.0
+
+    def __call__(self, fraction: float) -> None:
+        percent = round(100 * min(max(fraction, 0.0), 1.0), 1)
+        now = time.monotonic()
+        if int(percent) == int(self.last_percent) and now - self.last_write < PROGRESS_MIN_INTERVAL_SECONDS:
+            return
+        self.last_percent, self.last_write = percent, now
+        if not self.transcript.report_progress(percent):
+            raise JobCancelled()
+        publish_job(self.transcript.pk)

@@ -4,8 +4,8 @@ Postgres prints a three-hour transcript's `jsonb` (60,000 small objects) and
 Python parses it back in several hundred milliseconds; exports need only each
 token's type, times, speaker, channel and text. This keeps those as columns
 (one JSON array each, which both ends handle at C speed) in the text field
-`TranscriptResult.export_cache`, tagged with the row's `updated` time like
-the page cache, and rebuilds canonical word dicts from them.
+`TranscriptResult.export_cache`, tagged like the page cache
+(`transcripts.results`), and rebuilds canonical word dicts from them.
 """
 
 from __future__ import annotations
@@ -59,21 +59,3 @@ def key_of(text: str) -> str:
     if not text.startswith(prefix):
         return ""
     return text[len(prefix) : text.index('"', len(prefix))]
-
-
-def data_for_export(transcript_id: int) -> dict | None:
-    """The transcript's words for exports: from the compact copy when it was
-    made from the current row, else from `data` (and the copy is stored)."""
-    from transcripts.models import TranscriptResult
-
-    row = TranscriptResult.objects.filter(transcript_id=transcript_id).values_list("pk", "updated").first()
-    if row is None:
-        return None
-    pk, updated = row
-    key = updated.isoformat()
-    cached = TranscriptResult.objects.filter(pk=pk).values_list("export_cache", flat=True).first() or ""
-    if key_of(cached) == key:
-        return load(cached)
-    data = TranscriptResult.objects.filter(pk=pk).values_list("data", flat=True).first()
-    TranscriptResult.objects.filter(pk=pk, updated=updated).update(export_cache=dump(data, key))
-    return data

@@ -1,53 +1,10 @@
-"""The ElevenLabs Scribe batch engine: the only module that knows the Scribe
-REST API (wire protocol: ../shared/scribe-api.md).
-
-Worker model. A Scribe job is almost all waiting: an upload, then minutes of
-silence until the transcript comes back. The `scribe` queue is therefore
-served by a Celery *thread* pool with hundreds of threads
-(`SCRIBE_WORKER_THREADS`); a thread blocked in `recv()` costs no CPU and a
-few hundred KiB, so one 2-core host keeps hundreds of requests in flight.
-(A prefork pool of 2 processes would run 2 at a time; gevent would need
-psycopg and httpx to cooperate with monkey-patching; an asyncio loop would
-need a second, async engine interface. Threads keep the engine a plain
-synchronous function that the local engine shares.)
-
-What makes hundreds of threads safe:
-- Database connections: Postgres allows ~100. The job's database work (claim,
-  finish) runs `services.on_db_thread`, a pool of `JOB_DB_CONNECTIONS` threads
-  per process that keep their connections, and this engine never touches
-  the database while it waits on Scribe (it closes the calling thread's
-  connection, if any, first); leases are renewed for all running jobs by one
-  `LeaseKeeper` thread in one UPDATE.
-- Scribe's concurrency limit is per account: a process-wide semaphore caps
-  requests in flight at `SCRIBE_MAX_CONCURRENCY`; jobs above it wait their
-  turn inside the worker (nothing is dropped; the job stays claimed, its
-  lease kept alive).
-- One httpx client per thread (httpcore's shared pool races under hundreds
-  of threads), a new connection per request, explicit timeouts per phase.
-
-Retries happen here and only here: 429, 5xx, 408, connection errors and
-timeouts *before the request was fully sent*, with capped exponential backoff
-and jitter, honouring `Retry-After`. Permanent errors raise
-`PermanentEngineError` with a readable reason. If the connection fails after
-the whole body was sent, Scribe may already be transcribing (and billing):
-the request is never sent again blindly. In webhook mode the job waits for
-the webhook (its `webhook_metadata` names the job) and the sweeper polls
-`GET /v1/speech-to-text/transcripts/{id}`; in synchronous mode the answer is
-unrecoverable (Scribe offers no lookup without the id), so the job fails with
-a reason saying so, and the user decides whether to send it again.
-
-Webhook mode is used when a webhook secret is configured
-(`SCRIBE_WEBHOOK_SECRET`) and the recording is at least
-`SCRIBE_WEBHOOK_MIN_DURATION` seconds long (0: every recording). Without a
-secret, every request is synchronous.
-"""
+"""HTTP to the Scribe REST API: the one retry loop, the concurrency cap,
+per-thread clients and readable errors (see the package docstring)."""
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -62,12 +19,9 @@ from urllib.parse import quote
 import certifi
 import httpx
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.db import connection
 from django.utils import timezone
 
-from transcripts import canonical
-from transcripts.engines import EngineJob, EngineResult, PermanentEngineError, Submitted, TranscriptionOptions
+from transcripts.engines.base import PermanentEngineError, TranscriptionOptions
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +42,6 @@ POOL_TIMEOUT = 60.0
 READ_TIMEOUT_BASE = 600.0
 READ_TIMEOUT_MAX = 4 * 3600.0
 SHORT_READ_TIMEOUT = 60.0  # acknowledgements, transcript look-ups
-# provider_request_id of a webhook job whose acknowledgement was lost: only
-# the webhook (matched by metadata) can finish it.
-UNCONFIRMED = "unconfirmed"
 
 
 class ScribeTransientError(Exception):
@@ -407,158 +358,3 @@ def permanent_error(response: httpx.Response, what: str) -> PermanentEngineError
     if status == 404:
         return ScribeNotFound(f"Scribe could not find what was asked (HTTP 404): {said or 'not found'}")
     return PermanentEngineError(f"Scribe rejected the request (HTTP {status}): {said or response.reason_phrase}")
-
-
-# --- responses -------------------------------------------------------------------
-
-
-def to_canonical(body: dict) -> dict:
-    """The canonical transcript from a single-channel or multichannel response."""
-    if "transcripts" in body:
-        chunks = []
-        for position, chunk in enumerate(body["transcripts"]):
-            channel = chunk.get("channel_index")
-            channel = position if channel is None else channel
-            words = [{**word, "channel_index": word.get("channel_index", channel)} for word in chunk.get("words") or []]
-            chunks.append({**chunk, "words": words})
-        merged = canonical.merge_channels(chunks)
-        merged["language_probability"] = max((c.get("language_probability") or 0 for c in chunks), default=0)
-        return merged
-    words = [dict(word) for word in body.get("words") or []]
-    transcript = canonical.build(
-        words,
-        language_code=body.get("language_code") or "",
-        language_probability=body.get("language_probability") or 0.0,
-    )
-    transcript["text"] = body.get("text", transcript["text"])
-    if body.get("entities"):
-        transcript["entities"] = body["entities"]
-    return transcript
-
-
-def result_from(body: dict) -> EngineResult:
-    return EngineResult(transcript=to_canonical(body), raw=body)
-
-
-# --- the engine --------------------------------------------------------------------
-
-
-def uses_webhook(duration: float) -> bool:
-    return bool(settings.SCRIBE_WEBHOOK_SECRETS) and duration >= settings.SCRIBE_WEBHOOK_MIN_SECONDS
-
-
-def read_timeout_for(duration: float) -> float:
-    return min(READ_TIMEOUT_BASE + max(duration, 0.0), READ_TIMEOUT_MAX)
-
-
-def media_source(job: EngineJob) -> MediaSource:
-    name = job.media_name.rsplit("/", 1)[-1] or "audio"
-    if job.media_path:
-        path = job.media_path
-        return MediaSource(filename=name, open=lambda: open(path, "rb"))  # noqa: SIM115
-    url = presigned_url(job.media_name)
-    if url:
-        return MediaSource(filename=name, url=url)
-    return MediaSource(filename=name, open=lambda: default_storage.open(job.media_name, "rb"))
-
-
-def presigned_url(name: str) -> str | None:
-    """An HTTPS link Scribe can fetch the media from, when the media lives in
-    object storage and SCRIBE_SEND_MEDIA_URLS allows it (no re-upload)."""
-    if not settings.SCRIBE_SEND_MEDIA_URLS or not hasattr(default_storage, "bucket_name"):
-        return None
-    try:
-        url = default_storage.url(name, expire=3600)
-    except Exception:  # a storage without signing: upload the bytes instead
-        log.warning("Could not presign %s; uploading it to Scribe instead", name, exc_info=True)
-        return None
-    return url if url.startswith("https://") else None
-
-
-def release_database_connection() -> None:
-    """Hundreds of jobs wait on Scribe at once; none may hold a connection."""
-    if not connection.in_atomic_block:
-        connection.close()
-
-
-class ScribeEngine:
-    name = "scribe"
-    needs_local_file = False
-
-    def transcribe(self, job: EngineJob) -> EngineResult | Submitted:
-        release_database_connection()
-        client = ScribeClient.from_settings()
-        webhook = uses_webhook(job.duration)
-        metadata = {"transcript_id": job.transcript_id, "site": site_tag()}
-        try:
-            body = client.speech_to_text(
-                media_source(job),
-                job.options,
-                webhook=webhook,
-                webhook_metadata=metadata,
-                read_timeout=read_timeout_for(job.duration),
-            )
-        except AmbiguousSubmission as error:
-            if webhook:
-                log.warning(
-                    "Scribe job %s: answer lost after sending (%s); waiting for the webhook", job.transcript_id, error
-                )
-                return Submitted(request_id=UNCONFIRMED)
-            raise PermanentEngineError(
-                "The connection to Scribe broke after the recording was sent, so Scribe may have transcribed "
-                "(and billed) it, but the answer was lost. It was not sent again automatically; use Retry to "
-                "send it again."
-            ) from error
-        except ScribeTransientError as error:
-            raise PermanentEngineError(str(error)) from error
-        if webhook:
-            return Submitted(request_id=body.get("transcription_id") or f"request:{body.get('request_id', '')}")
-        return result_from(body)
-
-    def reconcile(self, transcript) -> EngineResult | None:
-        """For a job whose webhook has not come: fetch the transcript by its
-        id; give up once it has waited longer than any job may run."""
-        transcription_id = transcript.provider_request_id
-        gave_up = (
-            transcript.started_at is not None
-            and (timezone.now() - transcript.started_at).total_seconds() > settings.TASK_TIME_LIMIT_SECONDS
-        )
-        if transcription_id and transcription_id != UNCONFIRMED and ":" not in transcription_id:
-            try:
-                body = ScribeClient.from_settings().get_transcript(transcription_id)
-            except ScribeTransientError:
-                return None
-            if body is not None:
-                return result_from(body)
-        if gave_up:
-            raise PermanentEngineError(
-                "Scribe accepted this recording but never delivered a transcript. Use Retry to send it again."
-            )
-        return None
-
-
-def site_tag() -> str:
-    """Names this installation in `webhook_metadata`: ElevenLabs sends every
-    STT webhook of an account to each configured endpoint, and another
-    installation's job 12 is not ours."""
-    return hmac.new(settings.SECRET_KEY.encode(), b"scribe-webhook-site", hashlib.sha256).hexdigest()[:16]
-
-
-def webhook_transcript_id(payload: dict) -> int | None:
-    """The job a verified webhook payload belongs to (from our metadata)."""
-    metadata = (payload.get("data") or {}).get("webhook_metadata")
-    if isinstance(metadata, str):
-        with contextlib.suppress(ValueError):
-            metadata = json.loads(metadata)
-    if isinstance(metadata, dict) and hmac.compare_digest(str(metadata.get("site", "")), site_tag()):
-        with contextlib.suppress(TypeError, ValueError):
-            return int(metadata.get("transcript_id"))
-    return None
-
-
-def webhook_result(payload: dict) -> EngineResult | None:
-    data = payload.get("data") or {}
-    body = data.get("transcription")
-    if payload.get("type") != "speech_to_text_transcription" or not isinstance(body, dict):
-        return None
-    return EngineResult(transcript=to_canonical(body), raw={**body, "request_id": data.get("request_id")})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from transcripts.editing import speaker_label
+from transcripts.document.speakers import speaker_label
 
 
 @dataclass(frozen=True)

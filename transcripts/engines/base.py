@@ -1,0 +1,90 @@
+"""What every batch engine shares: the job it is given, what it returns,
+and its errors. An engine turns a stored media file and the job's options
+into the canonical transcript (the Scribe response shape); it calls
+`job.progress(fraction)` as it goes, which raises `JobCancelled` when the
+user cancelled. `PermanentEngineError` carries a message for the user;
+anything else is treated as a crash and retried by the sweeper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+
+class JobCancelled(Exception):
+    """The user cancelled the job while it ran."""
+
+
+class PermanentEngineError(Exception):
+    """The job cannot succeed as submitted; str(self) is shown to the user."""
+
+
+@dataclass(frozen=True)
+class TranscriptionOptions:
+    language: str | None = None
+    diarize: bool = False
+    num_speakers: int | None = None
+    diarization_threshold: float | None = None
+    tag_audio_events: bool = True
+    keyterms: tuple[str, ...] = ()
+    multichannel: bool = False
+    timestamps_granularity: str = "word"
+    no_verbatim: bool = False
+    entity_detection: tuple[str, ...] = ()
+    temperature: float | None = None
+    seed: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TranscriptionOptions:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        for name in ("keyterms", "entity_detection"):
+            if name in known:
+                known[name] = tuple(known[name] or ())
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in self.__dict__.items()}
+
+
+@dataclass
+class EngineJob:
+    """What an engine gets: the media to read and the options to honour."""
+
+    transcript_id: int
+    media_path: str | None  # a local file path, when the storage has one
+    media_name: str  # the name in the default storage
+    duration: float
+    channels: int
+    options: TranscriptionOptions
+    progress: Callable[[float], None] = field(default=lambda fraction: None)
+
+
+@dataclass
+class EngineResult:
+    transcript: dict  # canonical shape
+    raw: dict | None = None
+
+
+@dataclass
+class Submitted:
+    """The provider accepted the job and will call back (webhook mode)."""
+
+    request_id: str
+
+
+class BatchEngine(Protocol):
+    """What a batch engine is. `kind` sends its jobs to a queue: "cpu" work
+    (the local engine) runs a few at a time, sized to the cores; "io" work (a
+    cloud engine waiting on the network) runs many at once in threads.
+
+    Optional: `reconcile(transcript) -> EngineResult | None`, for engines
+    that answer later (a webhook): asked about a job whose answer is late."""
+
+    name: str
+    label: str
+    kind: Literal["cpu", "io"]
+    needs_local_file: bool  # False: it can read `media_name` from storage itself
+
+    def transcribe(self, job: EngineJob) -> EngineResult | Submitted: ...

@@ -1,0 +1,159 @@
+"""A transcription job as a Scribe request, and Scribe's answer (a response
+or a webhook delivery) as the canonical transcript."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+
+from transcripts.document import canonical
+from transcripts.engines.base import EngineJob, EngineResult, PermanentEngineError, Submitted
+from transcripts.engines.scribe.client import (
+    READ_TIMEOUT_BASE,
+    READ_TIMEOUT_MAX,
+    AmbiguousSubmission,
+    MediaSource,
+    ScribeClient,
+    ScribeTransientError,
+)
+from transcripts.engines.scribe.webhook import site_tag
+
+log = logging.getLogger(__name__)
+
+# provider_request_id of a webhook job whose acknowledgement was lost: only
+# the webhook (matched by metadata) can finish it.
+UNCONFIRMED = "unconfirmed"
+
+
+# --- responses -------------------------------------------------------------------
+
+
+def to_canonical(body: dict) -> dict:
+    """The canonical transcript from a single-channel or multichannel response."""
+    if "transcripts" in body:
+        chunks = []
+        for position, chunk in enumerate(body["transcripts"]):
+            channel = chunk.get("channel_index")
+            channel = position if channel is None else channel
+            words = [{**word, "channel_index": word.get("channel_index", channel)} for word in chunk.get("words") or []]
+            chunks.append({**chunk, "words": words})
+        merged = canonical.merge_channels(chunks)
+        merged["language_probability"] = max((c.get("language_probability") or 0 for c in chunks), default=0)
+        return merged
+    words = [dict(word) for word in body.get("words") or []]
+    transcript = canonical.build(
+        words,
+        language_code=body.get("language_code") or "",
+        language_probability=body.get("language_probability") or 0.0,
+    )
+    transcript["text"] = body.get("text", transcript["text"])
+    if body.get("entities"):
+        transcript["entities"] = body["entities"]
+    return transcript
+
+
+def result_from(body: dict) -> EngineResult:
+    return EngineResult(transcript=to_canonical(body), raw=body)
+
+
+# --- the engine --------------------------------------------------------------------
+
+
+def uses_webhook(duration: float) -> bool:
+    return bool(settings.SCRIBE_WEBHOOK_SECRETS) and duration >= settings.SCRIBE_WEBHOOK_MIN_SECONDS
+
+
+def read_timeout_for(duration: float) -> float:
+    return min(READ_TIMEOUT_BASE + max(duration, 0.0), READ_TIMEOUT_MAX)
+
+
+def media_source(job: EngineJob) -> MediaSource:
+    name = job.media_name.rsplit("/", 1)[-1] or "audio"
+    if job.media_path:
+        path = job.media_path
+        return MediaSource(filename=name, open=lambda: open(path, "rb"))  # noqa: SIM115
+    url = presigned_url(job.media_name)
+    if url:
+        return MediaSource(filename=name, url=url)
+    return MediaSource(filename=name, open=lambda: default_storage.open(job.media_name, "rb"))
+
+
+def presigned_url(name: str) -> str | None:
+    """An HTTPS link Scribe can fetch the media from, when the media lives in
+    object storage and SCRIBE_SEND_MEDIA_URLS allows it (no re-upload)."""
+    if not settings.SCRIBE_SEND_MEDIA_URLS or not hasattr(default_storage, "bucket_name"):
+        return None
+    try:
+        url = default_storage.url(name, expire=3600)
+    except Exception:  # a storage without signing: upload the bytes instead
+        log.warning("Could not presign %s; uploading it to Scribe instead", name, exc_info=True)
+        return None
+    return url if url.startswith("https://") else None
+
+
+def release_database_connection() -> None:
+    """Hundreds of jobs wait on Scribe at once; none may hold a connection."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+class ScribeEngine:
+    name = "scribe"
+    label = "ElevenLabs Scribe"
+    kind = "io"
+    needs_local_file = False
+
+    def transcribe(self, job: EngineJob) -> EngineResult | Submitted:
+        release_database_connection()
+        client = ScribeClient.from_settings()
+        webhook = uses_webhook(job.duration)
+        metadata = {"transcript_id": job.transcript_id, "site": site_tag()}
+        try:
+            body = client.speech_to_text(
+                media_source(job),
+                job.options,
+                webhook=webhook,
+                webhook_metadata=metadata,
+                read_timeout=read_timeout_for(job.duration),
+            )
+        except AmbiguousSubmission as error:
+            if webhook:
+                log.warning(
+                    "Scribe job %s: answer lost after sending (%s); waiting for the webhook", job.transcript_id, error
+                )
+                return Submitted(request_id=UNCONFIRMED)
+            raise PermanentEngineError(
+                "The connection to Scribe broke after the recording was sent, so Scribe may have transcribed "
+                "(and billed) it, but the answer was lost. It was not sent again automatically; use Retry to "
+                "send it again."
+            ) from error
+        except ScribeTransientError as error:
+            raise PermanentEngineError(str(error)) from error
+        if webhook:
+            return Submitted(request_id=body.get("transcription_id") or f"request:{body.get('request_id', '')}")
+        return result_from(body)
+
+    def reconcile(self, transcript) -> EngineResult | None:
+        """For a job whose webhook has not come: fetch the transcript by its
+        id; give up once it has waited longer than any job may run."""
+        transcription_id = transcript.provider_request_id
+        gave_up = (
+            transcript.started_at is not None
+            and (timezone.now() - transcript.started_at).total_seconds() > settings.TASK_TIME_LIMIT_SECONDS
+        )
+        if transcription_id and transcription_id != UNCONFIRMED and ":" not in transcription_id:
+            try:
+                body = ScribeClient.from_settings().get_transcript(transcription_id)
+            except ScribeTransientError:
+                return None
+            if body is not None:
+                return result_from(body)
+        if gave_up:
+            raise PermanentEngineError(
+                "Scribe accepted this recording but never delivered a transcript. Use Retry to send it again."
+            )
+        return None

@@ -1,0 +1,17 @@
+"""Celery tasks: thin wrappers that take ids and call the job code. The task
+names are the ones earlier releases used, so messages already queued still
+reach them after an upgrade."""
+
+from celery import shared_task
+
+from transcripts.jobs import runner, sweeper
+
+
+@shared_task(name="transcripts.tasks.transcribe", acks_late=True, reject_on_worker_lost=True)
+def transcribe(transcript_id: int) -> None:
+    runner.run_job(transcript_id)
+
+
+@shared_task(name="transcripts.tasks.sweep_stale_jobs", ignore_result=True)
+def sweep_stale_jobs() -> dict:
+    return sweeper.sweep_stale_jobs()

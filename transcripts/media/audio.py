@@ -1,0 +1,70 @@
+"""Stored media decoded for engines: 16 kHz float32 audio of one channel
+(or the mono downmix), in chunks or in windows of a few minutes cut at quiet
+moments, so memory stays flat on a ten-hour file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import av
+import numpy as np
+
+from transcripts.media.pcm import SAMPLE_RATE
+
+WINDOW_SECONDS = 300
+# A window ends at the quietest moment of its last few seconds, not mid-word.
+CUT_SEARCH_SECONDS = 5
+CUT_FRAME = SAMPLE_RATE // 10
+
+
+def quietest_cut(audio: np.ndarray) -> int:
+    """Index at which to end a window: the quietest 100 ms in its tail."""
+    tail_start = max(0, len(audio) - CUT_SEARCH_SECONDS * SAMPLE_RATE)
+    tail = audio[tail_start:]
+    frames = len(tail) // CUT_FRAME
+    if frames < 2:
+        return len(audio)
+    energy = np.square(tail[: frames * CUT_FRAME]).reshape(frames, CUT_FRAME).mean(axis=1)
+    return tail_start + int(np.argmin(energy)) * CUT_FRAME + CUT_FRAME // 2
+
+
+def decoded_chunks(path: str, channel: int | None) -> Iterator[np.ndarray]:
+    """16 kHz float32 audio of one channel (or the mono downmix), in chunks."""
+    layout = "mono" if channel is None else None
+    with av.open(path, metadata_errors="ignore") as container:
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="fltp", layout=layout or stream.layout, rate=SAMPLE_RATE)
+        for frame in _frames(container, stream):
+            for out in resampler.resample(frame):
+                yield out.to_ndarray()[channel or 0]
+        for out in resampler.resample(None):
+            yield out.to_ndarray()[channel or 0]
+
+
+def _frames(container, stream) -> Iterator:
+    for packet in container.demux(stream):
+        try:
+            yield from packet.decode()
+        except av.error.InvalidDataError:
+            continue  # one damaged packet should not lose the rest of the file
+
+
+def audio_windows(
+    path: str, channel: int | None, window_seconds: int = WINDOW_SECONDS
+) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset in seconds, audio) windows of about `window_seconds`."""
+    window = window_seconds * SAMPLE_RATE
+    pending: list[np.ndarray] = []
+    pending_len = 0
+    offset = 0
+    for chunk in decoded_chunks(path, channel):
+        pending.append(chunk)
+        pending_len += len(chunk)
+        if pending_len >= window + CUT_SEARCH_SECONDS * SAMPLE_RATE:
+            audio = np.concatenate(pending)
+            cut = quietest_cut(audio[:window])
+            yield offset / SAMPLE_RATE, audio[:cut]
+            offset += cut
+            pending, pending_len = [audio[cut:]], len(audio) - cut
+    if pending_len:
+        yield offset / SAMPLE_RATE, np.concatenate(pending)

@@ -1,0 +1,40 @@
+"""The limits an upload must keep, with the messages that explain them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from transcripts.formatting import human_duration, human_size
+from transcripts.media.probe import MediaInfo
+
+# Room for the multipart boundaries and the form fields around the file.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+# Any request that is not an upload is small; nothing else needs more.
+OTHER_REQUEST_LIMIT_BYTES = 20 * 1024 * 1024
+UPLOAD_PATH_PREFIXES = ("/transcripts/upload",)
+
+
+class UploadRejected(Exception):
+    """str(self) is the message for the person who uploaded."""
+
+
+def too_large_message() -> str:
+    return f"This file is larger than the {human_size(settings.MAX_UPLOAD_BYTES)} limit."
+
+
+def check_limits(size: int, info: MediaInfo | None = None) -> None:
+    if size > settings.MAX_UPLOAD_BYTES:
+        raise UploadRejected(too_large_message())
+    if info and info.duration > settings.MAX_MEDIA_SECONDS:
+        raise UploadRejected(
+            f"This recording is {human_duration(info.duration)} long; "
+            f"the limit is {human_duration(settings.MAX_MEDIA_SECONDS)}."
+        )
+
+
+def body_limit_for(scope: dict) -> tuple[int, str]:
+    """The byte limit for a request (by its path) and the message that
+    explains it: read by the request body guard (project/upload_guard.py)."""
+    if scope["path"].startswith(UPLOAD_PATH_PREFIXES):
+        return settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES, too_large_message()
+    return OTHER_REQUEST_LIMIT_BYTES, "This request is too large."

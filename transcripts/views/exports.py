@@ -1,0 +1,75 @@
+"""Downloads in every format, with the options of the page's export form
+(the owner's and, when the link allows it, the share page's)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.http import Http404, HttpRequest, HttpResponse
+
+from transcripts import exports, results
+from transcripts.exports.subtitles import CueOptions
+from transcripts.views.common import finished_transcript
+
+
+def export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    transcript = finished_transcript(request, pk)
+    return export_response(transcript.pk, fmt, transcript.title, request.GET)
+
+
+def export_response(transcript_id: int, fmt: str, title: str, params) -> HttpResponse:
+    if fmt not in exports.FORMATS:
+        raise Http404("Unknown format.")
+    if fmt == "json":
+        content = results.json_bytes(transcript_id)
+        if content is None:
+            raise Http404("This transcript is not finished.")
+        return _download(exports.Export(content, exports.CONTENT_TYPES["json"], "json"), title)
+    text_options = exports.TextOptions(speakers=_flag(params, "speakers"), timestamps=_flag(params, "timestamps"))
+    try:
+        cue_options = _cue_options(params, speaker_labels=text_options.speakers)
+    except ValueError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    data = results.export_data(transcript_id)
+    if data is None:
+        raise Http404("This transcript is not finished.")
+    return _download(exports.export(data, fmt, title=title, text_options=text_options, cue_options=cue_options), title)
+
+
+def _cue_options(params, *, speaker_labels: bool) -> CueOptions:
+    defaults = CueOptions()
+    return CueOptions(
+        max_chars=_number(params, "max_chars", defaults.max_chars),
+        max_lines=_number(params, "max_lines", defaults.max_lines),
+        max_duration=_number(params, "max_duration", defaults.max_duration, float),
+        pause=_number(params, "pause", defaults.pause, float) if _flag(params, "break_pauses") else 0,
+        split_speakers=_flag(params, "break_speakers"),
+        speaker_labels=speaker_labels,
+    )
+
+
+def _flag(params, name: str) -> bool:
+    # Checkboxes: absent means off, but only when the options form was sent;
+    # a plain link gets every default.
+    if "options" not in params:
+        return True
+    return params.get(name) in ("1", "true", "on", "yes")
+
+
+def _number(params, name: str, default, kind=int):
+    try:
+        return kind(params.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def _download(result: exports.Export, title: str) -> HttpResponse:
+    response = HttpResponse(result.content, content_type=result.content_type)
+    response["Content-Disposition"] = _attachment(title, result.extension)
+    return response
+
+
+def _attachment(title: str, extension: str) -> str:
+    safe = "".join(char if char.isalnum() or char in " -_" else "_" for char in title).strip() or "transcript"
+    ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}.{extension}\"; filename*=UTF-8''{quote(safe)}.{extension}"
