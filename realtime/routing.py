@@ -1,6 +1,7 @@
 from django.urls import path
 
-from realtime.live import LiveConsumer, LiveViewerConsumer
+from realtime.live import LiveConsumer
+from realtime.viewers import LiveViewerConsumer
 
 websocket_urlpatterns = [
     path("ws/live/", LiveConsumer.as_asgi()),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from realtime import recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts.document import canonical
+from transcripts.engines.registry import is_configured
 from transcripts.models import Transcript
 from transcripts.services import record_live_transcript
 
@@ -69,6 +70,28 @@ def start_session(user, *, engine: str, language: str = "") -> LiveSession:
         session.recording_name = recording.storage_name(user.pk, session.uuid)
         session.save()
     return session
+
+
+class Opened(NamedTuple):
+    """A session a live connection is to stream into."""
+
+    session: LiveSession
+    next_index: int  # the number of the next committed segment
+    previous_text: str  # the end of what the session had committed (context for the upstream)
+    missed: list[dict]  # committed segments the resuming page has not shown
+
+
+def open_session(user, *, engine: str, language: str, resume: str = "", shown: int | None = None) -> Opened:
+    """A new session, or the one the page asks to resume (its connection
+    dropped) with the segment numbering carried on and the segments the page
+    missed (committed as the old connection finished)."""
+    if resume:
+        session = resume_session(user, resume)
+        missed = segments_from(session.pk, shown) if shown is not None else []
+        return Opened(session, next_segment_index(session.pk), last_committed_text(session.pk), missed)
+    if not is_configured(engine):
+        raise LiveRefused("not_configured", "Scribe is not configured on this server; choose the local engine.")
+    return Opened(start_session(user, engine=engine, language=language), 0, "", [])
 
 
 def resume_session(user, session_uuid: str) -> LiveSession:

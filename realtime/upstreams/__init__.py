@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass
@@ -103,7 +104,27 @@ def message_for(code: str, detail: str = "") -> str:
     return MESSAGES.get(code, MESSAGES["error"])
 
 
-def make_upstream(engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""):
+class Upstream(Protocol):
+    """A speech service for one live session (see the module docstring)."""
+
+    async def start(self) -> None: ...
+
+    async def send(self, pcm: bytes) -> None: ...
+
+    async def finish(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class UpstreamFactory(Protocol):
+    def __call__(
+        self, engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""
+    ) -> Upstream: ...
+
+
+def make_upstream(
+    engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""
+) -> Upstream:
     """`position`: session seconds at which the audio it is sent starts (a
     resumed session goes on from where its recording ends); `previous_text`:
     what was committed before it, as context (Scribe takes it)."""
