@@ -19,6 +19,8 @@ import functools
 import json
 import logging
 import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 from urllib.parse import urlencode
 
 import httpx
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 REPLAY_SECONDS = 15  # uncommitted audio kept for a reconnect
 RECONNECT_ATTEMPTS = 5
+RECONNECT_BACKOFF_SECONDS = 0.2  # doubled at each attempt, at most 3 s
 OPEN_TIMEOUT = 10.0
 FINISH_TIMEOUT = 5.0
 VAD_SILENCE_SECONDS = 1.0
@@ -109,13 +112,60 @@ COMMIT_MESSAGE = json.dumps(
 )
 
 
+class Socket(Protocol):
+    """What the upstream uses of a websockets connection (tests script one)."""
+
+    async def send(self, message: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]: ...
+
+
+async def open_socket(language: str) -> Socket:
+    """A new realtime socket with a fresh single-use token, once Scribe has
+    said `session_started` on it."""
+    token = await mint_token()
+    try:
+        # No permessage-deflate: base64 PCM barely compresses, and zlib on every
+        # chunk is most of the CPU a proxied session would cost.
+        ws = await websockets.connect(
+            realtime_url(token, language),
+            open_timeout=OPEN_TIMEOUT,
+            max_size=2**22,
+            ping_interval=20,
+            compression=None,
+        )
+    except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
+        raise UpstreamError("upstream_unavailable", message_for("upstream_unavailable")) from error
+    try:
+        first = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
+    except (ConnectionClosed, TimeoutError, ValueError) as error:
+        await ws.close()
+        raise UpstreamError("upstream_unavailable", message_for("upstream_unavailable")) from error
+    if first.get("message_type") != "session_started":
+        await ws.close()
+        code = first.get("message_type", "error")
+        raise UpstreamError(code, message_for(code))
+    return ws
+
+
 class ScribeUpstream:
-    def __init__(self, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""):
+    def __init__(
+        self,
+        *,
+        language: str,
+        emit: Emit,
+        position: float = 0.0,
+        previous_text: str = "",
+        dial: Callable[[str], Awaitable[Socket]] = open_socket,
+    ):
+        self.dial = dial
         self.language = language
         self.emit = emit
         self.previous_text = text_tail(previous_text)  # committed before the next socket's audio
         self.fresh_socket = False  # nothing sent on the current socket yet
-        self.ws = None
+        self.ws: Socket | None = None
         self.connected = asyncio.Event()
         self.reader: asyncio.Task | None = None
         self.closing = False
@@ -136,28 +186,7 @@ class ScribeUpstream:
         self.reader = asyncio.create_task(self._read_loop())
 
     async def _connect(self) -> None:
-        token = await mint_token()
-        try:
-            # No permessage-deflate: base64 PCM barely compresses, and zlib on every
-            # chunk is most of the CPU a proxied session would cost.
-            ws = await websockets.connect(
-                realtime_url(token, self.language),
-                open_timeout=OPEN_TIMEOUT,
-                max_size=2**22,
-                ping_interval=20,
-                compression=None,
-            )
-        except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
-            raise UpstreamError("upstream_unavailable", message_for("upstream_unavailable")) from error
-        try:
-            first = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
-        except (ConnectionClosed, TimeoutError, ValueError) as error:
-            await ws.close()
-            raise UpstreamError("upstream_unavailable", message_for("upstream_unavailable")) from error
-        if first.get("message_type") != "session_started":
-            await ws.close()
-            code = first.get("message_type", "error")
-            raise UpstreamError(code, message_for(code))
+        ws = await self.dial(self.language)
         self.ws = ws
         self.fresh_socket = True
         self.connections += 1
@@ -224,7 +253,7 @@ class ScribeUpstream:
     async def _reconnect(self) -> bool:
         await self.emit(Status("reconnecting", "The speech service connection dropped; reconnecting…"))
         for attempt in range(RECONNECT_ATTEMPTS):
-            await asyncio.sleep(min(0.2 * 2**attempt, 3))
+            await asyncio.sleep(min(RECONNECT_BACKOFF_SECONDS * 2**attempt, 3))
             try:
                 await self._connect()
             except UpstreamError as error:
