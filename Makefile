@@ -3,8 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+XDIST ?= 2
+TYPED := project realtime transcripts tests bench
 
-.PHONY: run test lint format bench system-deps clean
+.PHONY: run test test-fast test-slow test-browser lint types format bench system-deps clean
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -27,13 +29,34 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng; \
 	  else echo "Install Debian's chromium and espeak-ng (sudo apt-get install chromium espeak-ng)"; exit 1; fi; }
 
-## test: the whole suite, against the local Postgres and Redis
-test: $(VENV)/.dev system-deps
-	$(PY) -m pytest
+## test: lint, then every tier of the suite (what CI runs)
+test: lint test-fast test-slow test-browser
 
-lint: $(VENV)/.dev
+## test-fast: the in-process tests, in parallel (a minute or less)
+test-fast: $(VENV)/.dev
+	$(PY) -m pytest -n $(XDIST) -m "not slow and not browser"
+
+## test-slow: the tests that start Daphne, Celery workers and other processes
+test-slow: $(VENV)/.dev
+	$(PY) -m pytest -m "slow and not browser"
+
+## test-browser: Chromium through Playwright, in a pytest run of its own
+test-browser: $(VENV)/.dev system-deps
+	$(PY) -m pytest tests/browser
+
+## lint: ruff, the types (mypy, ratcheted against mypy-baseline.txt), and no model change without its migration
+lint: $(VENV)/.dev types
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+## types: mypy with django-stubs; fails on an error not in mypy-baseline.txt, or one
+## fixed but still listed there (then run `make types-baseline` to ratchet it down)
+types: $(VENV)/.dev
+	$(PY) -m mypy $(TYPED) | $(VENV)/bin/mypy-baseline filter --sort-baseline --no-colors
+
+types-baseline: $(VENV)/.dev
+	$(PY) -m mypy $(TYPED) | $(VENV)/bin/mypy-baseline sync --sort-baseline
 
 format: $(VENV)/.dev
 	$(PY) -m ruff format .

@@ -8,21 +8,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: the consumers import models.
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from project.routing import websocket_application  # noqa: E402
 from project.upload_guard import BodySizeGuard  # noqa: E402
-from realtime import routing as live_routes  # noqa: E402
-from transcripts import routing as job_routes  # noqa: E402
 
-websocket_urlpatterns = job_routes.websocket_urlpatterns + live_routes.websocket_urlpatterns
-application = ProtocolTypeRouter(
-    {
-        "http": BodySizeGuard(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
-)
+application = ProtocolTypeRouter({"http": BodySizeGuard(django_asgi_app), "websocket": websocket_application})
 
 # What is loaded by now lives as long as the process: move it out of the
 # garbage collector's full passes, which otherwise scan it all and stall every

@@ -3,6 +3,8 @@ one place."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.urls import reverse
 
 from realtime.relay import LiveOptions, Segment
@@ -23,7 +25,7 @@ def partial(text: str) -> dict:
 
 
 def committed(segment: Segment) -> dict:
-    return {"type": "committed", **segment._asdict()}
+    return {"type": "committed", **dataclasses.asdict(segment)}
 
 
 def status(state: str, message: str) -> dict:

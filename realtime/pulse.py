@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class Member(Protocol):
-    session_id: int
+    @property
+    def session_id(self) -> int: ...
 
     def on_heartbeat(self, watched: bool) -> None: ...
 

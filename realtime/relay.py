@@ -66,7 +66,8 @@ class LiveOptions(NamedTuple):
     shown: int | None = None  # committed segments the resuming page has shown
 
 
-class Segment(NamedTuple):
+@dataclass(frozen=True)
+class Segment:
     """A committed caption as the page and the viewers see it."""
 
     index: int

@@ -124,7 +124,7 @@ def detach_session(session_id: int) -> None:
 def segments_from(session_id: int, index: int) -> list[dict]:
     """The committed segments from `index` on, as the page's captions."""
     segments = LiveSegment.objects.filter(session_id=session_id, index__gte=index).order_by("index")
-    return list(segments.values("index", "text", "start", "end"))
+    return [dict(row) for row in segments.values("index", "text", "start", "end")]
 
 
 def last_committed_text(session_id: int, segments: int = 3) -> str:

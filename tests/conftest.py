@@ -1,3 +1,14 @@
+"""Shared fixtures, and the test tiers.
+
+Three tiers, each its own pytest run (see the Makefile): the fast tier
+(in-process, `-m "not slow and not browser"`, in parallel with pytest-xdist),
+the slow tier (`-m slow`: real Daphne, Celery workers and other processes)
+and the browser tier (`pytest tests/browser`: Chromium through Playwright,
+collected only when asked for by path). A test that starts a process or a
+browser must be marked: collection stops on an unmarked one that uses such a
+fixture, and support.Process refuses to start from an unmarked test.
+"""
+
 from __future__ import annotations
 
 import os
@@ -11,26 +22,37 @@ from django.db import connection
 
 from tests import support
 
-# Playwright's sync API runs an event loop in the test thread; the ORM calls
-# made by the same tests are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+BROWSER_TESTS = Path(__file__).parent / "browser"
+# Fixtures that start processes or a browser, and the mark a test using them needs.
+PROCESS_FIXTURES = {
+    "make_site": "slow",
+    "embedded_site": "slow",
+    "production_site": "slow",
+    "chromium": "browser",
+    "page": "browser",
+}
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_redis():
     """Old broker messages and channel-layer groups from an earlier run must
-    not reach this run's workers."""
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    not reach this run's workers. (Not in a parallel run: one xdist worker
+    would empty Redis under the other's test; no such run starts workers.)"""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_async_connections(django_db_setup, django_db_blocker):
+    """Database work awaited from in-process async tests runs in asgiref's one
+    shared thread, whose connection would otherwise keep the test database
+    busy when pytest-django drops it (a warning and a 5 s retry)."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture
@@ -106,35 +128,40 @@ def make_site(transactional_db):
 
 
 @pytest.fixture
-def chromium():
-    """A Chromium per test. Playwright's sync API keeps an event loop running in
-    the test thread while it is open; scoped to one test, that loop cannot
-    break async tests or async_to_sync calls that run later in the session."""
-    if not support.have_chromium():
-        pytest.fail("Debian's chromium is required for browser tests (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context()
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
 def data_dir() -> Path:
     return Path(settings.DATA_DIR)
 
 
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+    """The browser tier is collected only when its folder (or a file in it)
+    is named on the command line: Playwright's sync API needs Django's
+    async-safety check off (tests/browser/conftest.py), which must not leak
+    into the other tiers' processes."""
+    if collection_path != BROWSER_TESTS:
+        return None
+    asked = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return not any(path == BROWSER_TESTS or BROWSER_TESTS in path.parents for path in asked)
+
+
+def unmarked_process_tests(items) -> list[str]:
+    """Tests that use a process- or browser-starting fixture without its mark."""
+    unmarked = []
+    for item in items:
+        for fixture in PROCESS_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
+            if item.get_closest_marker(PROCESS_FIXTURES[fixture]) is None:
+                unmarked.append(f"{item.nodeid} uses {fixture} but is not marked {PROCESS_FIXTURES[fixture]}")
+    return unmarked
+
+
 def pytest_collection_modifyitems(config, items):
-    """Browser tests run last: Playwright's sync API keeps an event loop running
-    in the main thread while the session's browser lives, and an asyncio test
-    after it fails with "Runner.run() cannot be called from a running event loop"."""
-    items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
+    unmarked = unmarked_process_tests(items)
+    if unmarked:
+        raise pytest.UsageError("\n".join(unmarked))
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request):
+    """support.Process checks the test it is started from is marked."""
+    support.current_test = request.node
+    yield
+    support.current_test = None

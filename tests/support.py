@@ -97,10 +97,25 @@ class CuttableRelay:
         self.cut()
 
 
+# The test running now (tests/conftest.py sets it); None outside a test run (bench/).
+current_test = None
+
+
+class UnmarkedTest(Exception):
+    """A test started a process without being marked slow or browser."""
+
+
+def require_marked_test(what: str) -> None:
+    item = current_test
+    if item is not None and not any(item.get_closest_marker(mark) for mark in ("slow", "browser")):
+        raise UnmarkedTest(f"{item.nodeid} starts {what} but is not marked slow or browser")
+
+
 class Process:
     """A child process in its own process group, so a test can kill it whole."""
 
     def __init__(self, command: list[str], env: dict[str, str], log_name: str):
+        require_marked_test(f"a process ({log_name})")
         self.log_path = Path(env["DATA_DIR"]) / f"{log_name}.log"
         self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.popen = subprocess.Popen(

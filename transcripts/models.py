@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Self
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -256,7 +257,7 @@ class TokenLink(models.Model):
         abstract = True
 
     @classmethod
-    def issue(cls, **fields) -> tuple[TokenLink, str]:
+    def issue(cls, **fields) -> tuple[Self, str]:
         """(the saved link, its token: show it now, it cannot be recovered)."""
         token, token_hash = new_token()
         return cls.objects.create(token_hash=token_hash, **fields), token

@@ -121,7 +121,7 @@ class LocalAgreement:
             no_repeat_ngram_size=3,
         )
         window_end = self.buffer_start + len(self.audio) / SAMPLE_RATE
-        words = []
+        words: list[Word] = []
         for segment in segments:
             for w in segment.words or []:
                 if self.buffer_start + w.start >= window_end - HEARD_SECONDS:
@@ -314,6 +314,7 @@ class LocalUpstream:
         self._post(Partial(partial))
 
     def _post(self, event) -> None:
+        assert self.loop is not None  # started
         self.loop.call_soon_threadsafe(self.events.put_nowait, event)
 
     async def _pump(self) -> None:

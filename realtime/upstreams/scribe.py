@@ -201,6 +201,7 @@ class ScribeUpstream:
         if len(self.tail) > REPLAY_SECONDS * BYTES_PER_SECOND:
             del self.tail[: len(self.tail) - REPLAY_SECONDS * BYTES_PER_SECOND]
         self.sent_bytes += len(pcm)
+        assert self.ws is not None  # connected
         try:
             await self.ws.send(self._chunk(pcm))
         except ConnectionClosed:
@@ -236,6 +237,7 @@ class ScribeUpstream:
 
     async def _read_loop(self) -> None:
         while True:
+            assert self.ws is not None  # started
             try:
                 async for raw in self.ws:
                     await self._handle(json.loads(raw))

@@ -11,6 +11,7 @@ from tests.transcripts.factories import done_transcript, stored_media, words_fro
 from transcripts.models import TranscriptResult
 
 PASSWORD = "correct-horse-battery"
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SENTENCE = "Good morning everyone. Thanks for joining the quarterly budget review today."
 
 

@@ -17,7 +17,6 @@ from elevenlabs.realtime.connection import RealtimeEvents
 from elevenlabs.realtime.scribe import AudioFormat, CommitStrategy
 
 from tests.fakes.scribe import FakeScribe, Fault
-from tests.realtime.live_support import threaded
 
 
 def tone(seconds: float, amplitude: float = 0.3) -> bytes:
@@ -58,7 +57,7 @@ async def sdk_session(fake, options: dict, audio: list[bytes], *, commit: bool):
     return events
 
 
-@threaded
+@pytest.mark.asyncio
 async def test_sdk_manual_commit_gets_partials_then_committed_text_with_timestamps(fake):
     fake.realtime.script = ["hello from the fake"]
     events = await sdk_session(
@@ -87,7 +86,7 @@ async def test_sdk_manual_commit_gets_partials_then_committed_text_with_timestam
     assert dict(session.query)["commit_strategy"] == "manual"
 
 
-@threaded
+@pytest.mark.asyncio
 async def test_sdk_vad_commits_after_silence(fake):
     fake.realtime.script = ["first part", "second part"]
     audio = [tone(0.25)] * 4 + [silence(0.25)] * 3 + [tone(0.25)] * 4 + [silence(0.25)] * 3
@@ -106,7 +105,7 @@ async def test_sdk_vad_commits_after_silence(fake):
     assert [d["text"] for k, d in events if k == "committed_transcript"] == ["first part", "second part"]
 
 
-@threaded
+@pytest.mark.asyncio
 async def test_single_use_token_works_once_then_auth_error_and_close_1000(fake):
     client = AsyncElevenLabs(base_url=fake.base_url, api_key=fake.api_key)
     token = (await client.tokens.single_use.create("realtime_scribe")).token
@@ -123,7 +122,7 @@ async def test_single_use_token_works_once_then_auth_error_and_close_1000(fake):
         assert ws.close_code == 1000
 
 
-@threaded
+@pytest.mark.asyncio
 async def test_bad_parameters_get_invalid_request_and_close_1008(fake):
     url = f"{fake.ws_url}/v1/speech-to-text/realtime?model_id=scribe_v2_realtime&language_code=English"
     async with websockets.connect(url, additional_headers={"xi-api-key": fake.api_key}) as ws:
@@ -133,7 +132,7 @@ async def test_bad_parameters_get_invalid_request_and_close_1008(fake):
         assert ws.close_code == 1008
 
 
-@threaded
+@pytest.mark.asyncio
 async def test_unknown_message_type_is_an_input_error(fake):
     url = f"{fake.ws_url}/v1/speech-to-text/realtime?model_id=scribe_v2_realtime"
     async with websockets.connect(url, additional_headers={"xi-api-key": fake.api_key}) as ws:
@@ -142,7 +141,7 @@ async def test_unknown_message_type_is_an_input_error(fake):
         assert json.loads(await ws.recv())["message_type"] == "input_error"
 
 
-@threaded
+@pytest.mark.asyncio
 async def test_injected_error_reaches_the_sdk_as_an_error_event(fake):
     fake.faults.push(
         "realtime", Fault("error", body={"message_type": "rate_limited", "error": "Too many"}, delay=0.5, status=1000)

@@ -9,10 +9,10 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from realtime.models import LiveSession
-from tests.realtime.live_support import LiveClient, session_cookie, silence, speech_pcm, threaded
+from tests.realtime.live_support import LiveClient, session_cookie, silence, speech_pcm
 from transcripts.models import Transcript
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 SENTENCE = (
     "Please remember to water the garden every morning before the sun gets too hot. "
@@ -24,7 +24,6 @@ def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
-@threaded
 async def test_local_engine_streams_captions_and_saves_the_transcript(make_site, user, speech):
     running = await sync_to_async(make_site)(worker=False)
     pcm = speech_pcm(speech(SENTENCE)) + silence(1.0)

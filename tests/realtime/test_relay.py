@@ -192,6 +192,9 @@ async def test_only_the_owner_resumes_and_only_a_session_handed_over_in_time(use
         assert refused.value.code == "not_resumable" and str(refused.value)
         assert not intruder.upstreams.made
     assert owners.relay.streaming and not owners.page.of_type("error")
+    owners.relay.end(Ending.STOP)
+    await owners.ended()
+    assert await LiveSession.objects.filter(status=LiveStatus.ENDED).acount() == 1
 
 
 async def test_no_audio_for_the_idle_timeout_stops_and_saves(user, settings):

@@ -1,11 +1,263 @@
-"""The Scribe upstream's context for a new socket (`previous_text`)."""
+"""The Scribe realtime upstream's handling of Scribe's messages, against
+scripted sockets (no network): the order of plain and timestamped commits,
+word times in session seconds, errors, reconnecting with the audio not yet
+committed, and the context (`previous_text`) a new socket is given."""
 
 from __future__ import annotations
 
-from realtime.upstreams.scribe import PREVIOUS_TEXT_CHARS, text_tail
+import asyncio
+import base64
+import json
+
+import pytest
+from websockets.exceptions import ConnectionClosedError
+
+from realtime.upstreams import FATAL, MESSAGES, Committed, Failure, Partial, Status, UpstreamError
+from realtime.upstreams import scribe as scribe_module
+from realtime.upstreams.scribe import PREVIOUS_TEXT_CHARS, ScribeUpstream, text_tail
+
+pytestmark = pytest.mark.asyncio
+
+DROP = object()
 
 
-def test_previous_text_is_the_last_whole_words_within_scribes_limit():
+class ScriptedSocket:
+    """A Scribe realtime socket the test speaks for."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+        self.incoming: asyncio.Queue = asyncio.Queue()
+        self.closed_with: int | None = None
+        self.dropped = False
+
+    async def send(self, message: str) -> None:
+        if self.dropped:
+            raise ConnectionClosedError(None, None)
+        self.sent.append(json.loads(message))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed_with = code
+        self.incoming.put_nowait(None)
+
+    def __aiter__(self):
+        return self.messages()
+
+    async def messages(self):
+        while (item := await self.incoming.get()) is not None:
+            if item is DROP:
+                self.dropped = True
+                raise ConnectionClosedError(None, None)
+            yield json.dumps(item)
+
+    def say(self, message_type: str, **fields) -> None:
+        self.incoming.put_nowait({"message_type": message_type, **fields})
+
+    def drop(self) -> None:
+        self.incoming.put_nowait(DROP)
+
+    @property
+    def audio(self) -> bytes:
+        return b"".join(base64.b64decode(m["audio_base_64"]) for m in self.sent if not m["commit"])
+
+
+class Dialer:
+    """The upstream's dial: a new scripted socket each time, or a refusal."""
+
+    def __init__(self) -> None:
+        self.sockets: list[ScriptedSocket] = []
+        self.refusals: list[UpstreamError] = []
+        self.calls = 0
+
+    async def __call__(self, language: str) -> ScriptedSocket:
+        self.calls += 1
+        if self.refusals:
+            raise self.refusals.pop(0)
+        self.sockets.append(ScriptedSocket())
+        return self.sockets[-1]
+
+
+class Events(list):
+    async def __call__(self, event) -> None:
+        self.append(event)
+
+    async def until(self, count: int) -> None:
+        for _ in range(400):
+            if len(self) >= count:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"{count} events expected, got {list(self)}")
+
+    def of(self, kind: type) -> list:
+        return [event for event in self if isinstance(event, kind)]
+
+
+async def started(position: float = 0.0, previous_text: str = "") -> tuple[ScribeUpstream, Dialer, Events]:
+    dialer, events = Dialer(), Events()
+    upstream = ScribeUpstream(language="en", emit=events, position=position, previous_text=previous_text, dial=dialer)
+    await upstream.start()
+    return upstream, dialer, events
+
+
+def words(*spans: tuple[str, float, float]) -> list[dict]:
+    out: list[dict] = []
+    for text, start, end in spans:
+        if out:
+            out.append({"text": " ", "start": start, "end": start, "type": "spacing"})
+        out.append({"text": text, "start": start, "end": end, "type": "word", "characters": list(text)})
+    return out
+
+
+SECOND = b"\1\0" * 16000
+
+
+async def test_a_plain_commit_and_its_timestamped_twin_make_one_segment_with_word_times():
+    upstream, dialer, events = await started()
+    await upstream.send(SECOND)
+    socket = dialer.sockets[0]
+    socket.say("partial_transcript", text="alpha")
+    socket.say("committed_transcript", text="alpha bravo")
+    socket.say(
+        "committed_transcript_with_timestamps",
+        text="alpha bravo",
+        words=words(("alpha", 0.1, 0.4), ("bravo", 0.5, 0.9)),
+        language_code="en",
+    )
+    await events.until(2)
+    await upstream.close()
+    assert events[0] == Partial("alpha")
+    (committed,) = events.of(Committed)
+    assert (committed.text, committed.start, committed.end, committed.language) == ("alpha bravo", 0.1, 0.9, "en")
+    assert [w["text"] for w in committed.words] == ["alpha", " ", "bravo"]
+    assert not any("characters" in w for w in committed.words)
+    assert socket.closed_with == 1000
+
+
+async def test_timestamps_before_their_plain_twin_still_make_one_segment_and_a_real_repeat_is_kept():
+    upstream, dialer, events = await started()
+    await upstream.send(SECOND)
+    socket = dialer.sockets[0]
+    socket.say("committed_transcript_with_timestamps", text="yes", words=words(("yes", 0.1, 0.3)))
+    socket.say("committed_transcript", text="yes")  # the twin: skipped
+    socket.say("committed_transcript", text="yes")  # said again: a segment of its own
+    socket.say("partial_transcript", text="")
+    await events.until(3)
+    await upstream.close()
+    assert [(type(e).__name__, getattr(e, "text", "")) for e in events] == [
+        ("Committed", "yes"),
+        ("Committed", "yes"),
+        ("Partial", ""),
+    ]
+    assert events[0].words and events[1].words is None
+
+
+async def test_a_plain_commit_without_timestamps_is_sent_at_the_next_message_spanning_its_audio():
+    upstream, dialer, events = await started(position=2.0)
+    await upstream.send(SECOND)
+    socket = dialer.sockets[0]
+    socket.say("committed_transcript", text="no timings")
+    socket.say("committed_transcript_with_timestamps", text="other words", words=words(("other", 0.2, 0.5)))
+    await events.until(2)
+    plain, timed = events
+    assert (plain.text, plain.words, plain.start, plain.end) == ("no timings", None, 2.0, 3.0)
+    assert timed.text == "other words" and timed.start == pytest.approx(2.2)  # session seconds
+    await upstream.send(SECOND)
+    socket.say("committed_transcript", text="at the end")
+    await upstream.close()  # a pending plain commit is not lost on close
+    assert events[-1] == Committed(text="at the end", start=3.0, end=4.0)
+
+
+@pytest.mark.parametrize("code", sorted(set(MESSAGES) - {"upstream_unavailable", "server_busy"}))
+async def test_each_scribe_error_becomes_a_failure_with_our_message(code):
+    upstream, dialer, events = await started()
+    socket = dialer.sockets[0]
+    socket.say(code, error=f"upstream says {code}")
+    await events.until(1)
+    (failure,) = events
+    assert failure == Failure(code, MESSAGES[code], fatal=code in FATAL, extra={"detail": f"upstream says {code}"})
+    assert "upstream says" not in failure.message
+    if failure.fatal:  # Scribe closes the socket after a fatal error: no reconnect
+        socket.incoming.put_nowait(None)
+        await asyncio.wait_for(upstream.reader, 2)
+        assert dialer.calls == 1
+    await upstream.close()
+
+
+async def test_a_dropped_socket_is_replaced_and_the_uncommitted_audio_replayed_with_context(monkeypatch):
+    monkeypatch.setattr(scribe_module, "RECONNECT_BACKOFF_SECONDS", 0)
+    upstream, dialer, events = await started(previous_text="said before the page dropped")
+    first = dialer.sockets[0]
+    await upstream.send(SECOND)
+    first.say("committed_transcript_with_timestamps", text="alpha bravo", words=words(("alpha", 0.1, 0.9)))
+    await events.until(1)
+    uncommitted = b"\2\0" * 8000 + b"\3\0" * 8000
+    await upstream.send(uncommitted[:16000])
+    first.drop()
+    await events.until(2)
+    await upstream.send(uncommitted[16000:])  # waits for the new socket, then goes on it
+    await events.until(3)
+    assert events[1:3] == [
+        Status("reconnecting", "The speech service connection dropped; reconnecting…"),
+        Status("connected", "Reconnected."),
+    ]
+    second = dialer.sockets[1]
+    assert first.sent[0]["previous_text"] == "said before the page dropped"
+    assert "previous_text" not in first.sent[1]
+    assert second.sent[0]["previous_text"] == text_tail("said before the page dropped alpha bravo")
+    # The tail is replayed in chunks Scribe takes (8000 bytes), then the new chunk follows.
+    assert [len(base64.b64decode(m["audio_base_64"])) for m in second.sent] == [8000, 8000, 16000]
+    assert second.audio == uncommitted  # the replayed tail, then the new chunk
+    # Word times on the new socket count from where its audio starts in the session.
+    second.say("committed_transcript_with_timestamps", text="charlie", words=words(("charlie", 0.1, 0.4)))
+    await events.until(4)
+    assert events[3].start == pytest.approx(1.1) and events[3].end == pytest.approx(1.4)
+    await upstream.close()
+
+
+async def test_reconnecting_gives_up_after_its_attempts_and_at_once_on_bad_credentials(monkeypatch):
+    monkeypatch.setattr(scribe_module, "RECONNECT_BACKOFF_SECONDS", 0)
+    upstream, dialer, events = await started()
+    unavailable = UpstreamError("upstream_unavailable", MESSAGES["upstream_unavailable"])
+    dialer.refusals = [unavailable] * scribe_module.RECONNECT_ATTEMPTS
+    dialer.sockets[0].drop()
+    await asyncio.wait_for(upstream.reader, 5)
+    assert dialer.calls == 1 + scribe_module.RECONNECT_ATTEMPTS
+    assert events[-1] == Failure("upstream_unavailable", MESSAGES["upstream_unavailable"])
+
+    upstream, dialer, events = await started()
+    dialer.refusals = [UpstreamError("auth_error", MESSAGES["auth_error"])] * 3
+    dialer.sockets[0].drop()
+    await asyncio.wait_for(upstream.reader, 5)
+    assert dialer.calls == 2 and events[-1].code == "upstream_unavailable" and events[-1].fatal
+
+
+async def test_finish_commits_what_is_pending_and_waits_for_its_text():
+    upstream, dialer, events = await started()
+    await upstream.send(SECOND)
+    socket = dialer.sockets[0]
+
+    async def scribe_answers() -> None:
+        while not any(m["commit"] for m in socket.sent):
+            await asyncio.sleep(0.01)
+        socket.say("committed_transcript_with_timestamps", text="last words", words=words(("last", 0.1, 0.5)))
+
+    answer = asyncio.create_task(scribe_answers())
+    await asyncio.wait_for(upstream.finish(), 3)
+    await answer
+    assert socket.sent[-1] == json.loads(scribe_module.COMMIT_MESSAGE)
+    assert events == [Committed(text="last words", words=events[0].words, start=0.1, end=0.5, language=None)]
+    assert socket.closed_with == 1000
+
+
+async def test_a_socket_that_cannot_open_refuses_the_start():
+    dialer = Dialer()
+    dialer.refusals = [UpstreamError("auth_error", MESSAGES["auth_error"])]
+    upstream = ScribeUpstream(language="", emit=Events(), dial=dialer)
+    with pytest.raises(UpstreamError) as refused:
+        await upstream.start()
+    assert refused.value.code == "auth_error"
+
+
+async def test_previous_text_is_the_last_whole_words_within_scribes_limit():
     assert text_tail("  alpha\n bravo  charlie ") == "alpha bravo charlie"
     long = "Please remember to water the garden every morning before the sun gets too hot."
     tail = text_tail(long)
