@@ -1,11 +1,14 @@
 """Every URL that names an object answers 404 to anyone but its owner.
 
-The test walks the URL resolver, so a view added later is covered without
-touching this file. Only the admin and public token links (made to be opened
-by anyone holding the token) are skipped. The object ids tried are those of
-every row owned by user A (any model with a foreign key to the user) and of
-the rows hanging off A's transcript; user B owns nothing at all, so no id can
-legitimately be B's.
+The test walks the URL resolvers, HTTP and WebSocket, so a view or socket
+added later is covered without touching this file, and every route with an
+argument must have been tried. Only the admin and Django's password-reset
+link are skipped. The values tried are the ids and UUIDs of every row
+user A owns, directly or through a chain of foreign keys; the fixture gives
+A one row of every model (a model added without one fails the test). User B
+owns nothing at all, so no id can legitimately be B's. Routes that take a
+bearer token (share and live links, opened by anyone holding the token) are
+tried with A's ids and UUIDs in place of the token: an id is not a token.
 """
 
 from __future__ import annotations
@@ -14,91 +17,121 @@ import re
 import uuid
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from project.routing import websocket_urlpatterns
+from realtime import services as live
+from realtime.models import LiveSession
 from tests import support, web
+from tests.realtime.live_support import InProcessSocket, session_cookie
+from transcripts import sharing
 from transcripts.models import Media, Status, Transcript, TranscriptResult
 
 SKIPPED_NAMESPACES = {"admin"}
-# URL arguments that are bearer tokens: those pages are public by design.
-PUBLIC_ARGUMENTS = re.compile(r"token|secret|signature|uidb64", re.I)
+# Django's own: a bad reset link is a page that says so.
+SKIPPED_ROUTES = {"password_reset_confirm"}
+# Apps whose rows nobody "owns" (framework tables).
+FRAMEWORK_APPS = {"admin", "auth", "contenttypes", "sessions", "axes"}
+# Arguments that are not objects, and the value that makes a valid URL.
+FIXED_ARGUMENTS = {"fmt": "txt"}
 CONVERTER = re.compile(r"<(?:(?P<kind>[^>:]+):)?(?P<name>[^>]+)>")
 
 
-def walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+def walk(patterns, prefix: str = "", namespace: str = ""):
     """(route, name) of every pattern, routes joined from their resolvers."""
-    for entry in resolver.url_patterns:
+    for entry in patterns:
         route = str(entry.pattern)
         if isinstance(entry, URLResolver):
             inner = entry.namespace or namespace
             if inner in SKIPPED_NAMESPACES:
                 continue
-            yield from walk(entry, prefix + route, inner)
+            yield from walk(entry.url_patterns, prefix + route, inner)
         elif isinstance(entry, URLPattern):
-            yield prefix + route, f"{namespace}:{entry.name}" if namespace else entry.name
+            yield prefix + route, f"{namespace}:{entry.name}" if namespace else (entry.name or route)
 
 
-def object_routes() -> list[tuple[str, str]]:
+def object_routes(patterns) -> list[tuple[str, str]]:
+    """Routes with at least one argument naming something."""
     routes = []
-    for route, name in walk(get_resolver()):
+    for route, name in walk(patterns):
         arguments = [match["name"] for match in CONVERTER.finditer(route)]
-        if route.startswith("^") or not arguments:
-            continue  # regex routes are Django's own (static, auth) or have no object
-        if any(PUBLIC_ARGUMENTS.search(argument) for argument in arguments):
-            continue
-        routes.append((route, name))
+        if route.startswith("^") or name in SKIPPED_ROUTES:
+            continue  # regex routes are Django's own (static files)
+        if set(arguments) - set(FIXED_ARGUMENTS):
+            routes.append((route, name))
     return routes
 
 
+def http_routes() -> list[tuple[str, str]]:
+    return object_routes(get_resolver().url_patterns)
+
+
+def socket_routes() -> list[tuple[str, str]]:
+    return object_routes(websocket_urlpatterns)
+
+
 def owned_rows(user) -> list[models.Model]:
-    """Every row that belongs to `user`, directly or through its transcripts."""
-    rows: list[models.Model] = []
-    user_model = apps.get_model(settings.AUTH_USER_MODEL)
-    transcripts = list(Transcript.objects.filter(owner=user))
-    for model in apps.get_models():
-        if model._meta.app_label in ("admin", "auth", "contenttypes", "sessions"):
-            continue
-        for field in model._meta.get_fields():
-            if not (isinstance(field, models.ForeignKey | models.OneToOneField) and field.concrete):
+    """Every row that belongs to `user`: rows with a foreign key to the user,
+    then rows with a foreign key to those, and so on."""
+    owned: dict[type[models.Model], list[models.Model]] = {apps.get_model(settings.AUTH_USER_MODEL): [user]}
+    grown = True
+    while grown:
+        grown = False
+        for model in apps.get_models():
+            if model._meta.app_label in FRAMEWORK_APPS or model in owned:
                 continue
-            if field.related_model is user_model:
-                rows.extend(model.objects.filter(**{field.name: user}))
-            elif field.related_model is Transcript:
-                rows.extend(model.objects.filter(**{f"{field.name}__in": transcripts}))
-    return rows
+            rows: list[models.Model] = []
+            for field in model._meta.get_fields():
+                if isinstance(field, models.ForeignKey | models.OneToOneField) and field.concrete:
+                    parents = owned.get(field.related_model, [])
+                    rows.extend(model.objects.filter(**{f"{field.name}__in": parents}) if parents else [])
+            if rows:
+                owned[model], grown = list(dict.fromkeys(rows)), True
+    return [row for model, rows in owned.items() for row in rows if model._meta.app_label not in FRAMEWORK_APPS]
 
 
-def candidate_values(kind: str | None, rows: list[models.Model]) -> set[str]:
-    if kind == "uuid":
-        return {
-            str(getattr(row, field.name))
-            for row in rows
-            for field in row._meta.concrete_fields
-            if isinstance(field, models.UUIDField)
-        }
-    return {str(row.pk) for row in rows if isinstance(row.pk, int)}
+def candidate_values(kind: str | None, rows: list[models.Model]) -> list[str]:
+    uuids = [
+        str(getattr(row, field.name))
+        for row in rows
+        for field in row._meta.concrete_fields
+        if isinstance(field, models.UUIDField)
+    ]
+    ids = [str(row.pk) for row in rows if isinstance(row.pk, int)]
+    values = {"uuid": uuids, "int": ids}.get(kind or "str", ids + uuids)
+    return list(dict.fromkeys(values))
 
 
 def urls_for(route: str, rows: list[models.Model]) -> list[str]:
     """The route filled with A's ids: each argument in turn takes each candidate."""
     arguments = list(CONVERTER.finditer(route))
     urls = []
-    for value_index, _ in enumerate(arguments):
-        for value in candidate_values(arguments[value_index]["kind"], rows):
+    for value_index, argument in enumerate(arguments):
+        if argument["name"] in FIXED_ARGUMENTS:
+            continue
+        for value in candidate_values(argument["kind"], rows):
             filled = route
             for index, match in reversed(list(enumerate(arguments))):
-                chosen = value if index == value_index else next(iter(candidate_values(match["kind"], rows)), "1")
+                if match["name"] in FIXED_ARGUMENTS:
+                    chosen = FIXED_ARGUMENTS[match["name"]]
+                elif index == value_index:
+                    chosen = value
+                else:
+                    chosen = next(iter(candidate_values(match["kind"], rows)), "1")
                 filled = filled[: match.start()] + chosen + filled[match.end() :]
             urls.append("/" + filled)
     return urls
 
 
 @pytest.fixture
-def alice_objects(user, speech):
-    """One of each thing a user can own: a finished and a running transcript."""
+def alice_objects(user):
+    """One of each thing a user can own: transcripts finished, running and
+    failed, with their media, result and a share link; a live session with a
+    segment and a viewer link."""
     path = support.speech_file("Ownership is checked on every page.")
     media = Media(
         owner=user,
@@ -127,36 +160,67 @@ def alice_objects(user, speech):
     failed = Transcript.objects.create(
         owner=user, media=media, title="Failed", engine="local", status=Status.FAILED, duration=2.0, error="No."
     )
+    sharing.create_link(done)
+    session = live.start_session(user, engine="local")
+    live.append_segment(session.pk, 0, "live words", None, 0.0, 1.0)
+    live.create_link(session)
     return [done, running, failed]
 
 
 @pytest.mark.django_db
+def test_alice_owns_a_row_of_every_model(user, alice_objects):
+    ours = {model for model in apps.get_models() if model._meta.app_label not in FRAMEWORK_APPS}
+    assert ours - {type(row) for row in owned_rows(user)} == set()
+
+
+@pytest.mark.django_db
 def test_the_walker_finds_the_object_urls():
-    routes = {route for route, _ in object_routes()}
-    assert "transcripts/<int:pk>/" in routes
-    assert "transcripts/<int:pk>/delete/" in routes
+    routes = {route for route, _ in http_routes()}
+    assert {"transcripts/<int:pk>/", "transcripts/<int:pk>/delete/", "live/<uuid:session_uuid>/links/"} <= routes
+    assert {"s/<str:token>/", "live/view/<str:token>/"} <= routes
     assert not any(route.startswith("admin/") for route in routes)
+    assert {route for route, _ in socket_routes()} == {"ws/live/view/<str:token>/"}
 
 
 @pytest.mark.django_db
 def test_every_object_url_answers_404_to_another_user(client, user, other_user, alice_objects):
     rows = owned_rows(user)
-    assert {type(row) for row in rows} >= {Transcript, Media, TranscriptResult}
     client.force_login(other_user)
-    checked = 0
-    for route, name in object_routes():
-        for url in urls_for(route, rows):
+    for route, name in http_routes():
+        urls = urls_for(route, rows)
+        assert urls, f"{route} ({name}): no URL made from Alice's rows"
+        for url in urls:
             get = client.get(url)
             post = client.post(url, {"title": "Mine now", "next": "/"})
             assert get.status_code in (404, 405), f"GET {url} ({name}) answered {get.status_code} to another user"
             assert post.status_code in (404, 405), f"POST {url} ({name}) answered {post.status_code}"
             assert 404 in (get.status_code, post.status_code), f"{url} ({name}) never answered 404"
-            checked += 1
-    assert checked >= 6 * len(alice_objects)
     # Nothing changed for the owner.
     for transcript in alice_objects:
         fresh = Transcript.objects.get(pk=transcript.pk)
         assert (fresh.title, fresh.status) == (transcript.title, transcript.status)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_every_object_socket_refuses_another_user(user, other_user, alice_objects):
+    rows = await sync_to_async(owned_rows)(user)
+    cookie = await sync_to_async(session_cookie)(other_user)
+    session = next(row for row in rows if type(row).__name__ == "LiveSession")
+    paths = []
+    for route, name in socket_routes():
+        urls = urls_for(route, rows)
+        assert urls, f"{route} ({name}): no URL made from Alice's rows"
+        paths += urls
+    # The live socket names a session in its query string when resuming it.
+    paths.append(f"/ws/live/?engine=local&resume={session.uuid}")
+    for path in paths:
+        async with InProcessSocket(path, cookie) as socket:
+            if socket.accepted:
+                error = await socket.wait_for("error")
+                assert error["code"] == "not_resumable", path
+                assert await socket.wait_closed() == 4429, path
+    assert await LiveSession.objects.filter(owner=other_user).acount() == 0
 
 
 @pytest.mark.django_db
