@@ -235,7 +235,11 @@ class LiveRelay:
     async def start(self, user, options: LiveOptions) -> None:
         """Open the session and its upstream, then tell the page; raises
         LiveRefused (for the page) when either cannot be opened."""
-        self.opened = opened = await self.take_session(user, options)
+        try:
+            self.opened = opened = await self.take_session(user, options)
+        except LiveRefused:
+            self.state = RelayState.ENDED
+            raise
         session = opened.session
         self.viewers = self.viewers_for(session.uuid)
         self.recording = RecordingWriter(session.recording_name)

@@ -190,7 +190,7 @@ async def test_only_the_owner_resumes_and_only_a_session_handed_over_in_time(use
         with pytest.raises(LiveRefused) as refused:
             await intruder.start(who, resume=session)
         assert refused.value.code == "not_resumable" and str(refused.value)
-        assert not intruder.upstreams.made
+        assert not intruder.upstreams.made and intruder.relay.state is RelayState.ENDED
     assert owners.relay.streaming and not owners.page.of_type("error")
     owners.relay.end(Ending.STOP)
     await owners.ended()
