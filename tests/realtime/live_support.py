@@ -73,7 +73,43 @@ def marked(pcm: bytes, seq: int) -> bytes:
     return struct.pack("<Q", seq) + pcm[8:]
 
 
-class LiveClient:
+class CaptionSocket:
+    """What a test does with a live socket, whichever way it is connected:
+    send audio and stop, and wait for what the server sent."""
+
+    messages: list[dict]
+    reader: asyncio.Task | None
+
+    async def send(self, data: bytes | str) -> None:
+        raise NotImplementedError
+
+    async def stream(self, pcm: bytes, *, realtime: float = 0.0) -> None:
+        """Send PCM in 200 ms frames; `realtime` = 1.0 paces it like a microphone."""
+        for frame in frames(pcm):
+            await self.send(frame)
+            if realtime:
+                await asyncio.sleep(len(frame) / 32000 / realtime)
+
+    async def stop(self) -> dict:
+        await self.send(json.dumps({"type": "stop"}))
+        return await self.wait_for("ended", timeout=30)
+
+    async def wait_for(self, kind: str, timeout: float = 15, **match) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message.get("type") == kind and all(message.get(k) == v for k, v in match.items()):
+                    return message
+            if self.reader is None or self.reader.done():
+                break
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {kind} {match} in {self.messages}")
+
+    def of_type(self, kind: str) -> list[dict]:
+        return [m for m in self.messages if m.get("type") == kind]
+
+
+class LiveClient(CaptionSocket):
     """One browser-like socket: collects every message the server sends."""
 
     def __init__(
@@ -103,37 +139,15 @@ class LiveClient:
         except websockets.ConnectionClosed:
             pass
 
-    async def wait_for(self, kind: str, timeout: float = 15, **match) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages:
-                if message.get("type") == kind and all(message.get(k) == v for k, v in match.items()):
-                    return message
-            if self.reader.done():
-                break
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind} {match} in {self.messages}")
+    async def send(self, data: bytes | str) -> None:
+        await self.ws.send(data)
 
     async def wait_closed(self, timeout: float = 20) -> int | None:
         await asyncio.wait_for(self.reader, timeout)
         return self.ws.close_code
 
-    async def stream(self, pcm: bytes, *, realtime: float = 0.0) -> None:
-        """Send PCM in 200 ms frames; `realtime` = 1.0 paces it like a microphone."""
-        for frame in frames(pcm):
-            await self.ws.send(frame)
-            if realtime:
-                await asyncio.sleep(len(frame) / 32000 / realtime)
 
-    async def stop(self) -> dict:
-        await self.ws.send(json.dumps({"type": "stop"}))
-        return await self.wait_for("ended", timeout=30)
-
-    def of_type(self, kind: str) -> list[dict]:
-        return [m for m in self.messages if m.get("type") == kind]
-
-
-class InProcessSocket:
+class InProcessSocket(CaptionSocket):
     """LiveClient's counterpart on the site's WebSocket application, run in
     the test's event loop through Channels' WebsocketCommunicator."""
 
@@ -184,26 +198,6 @@ class InProcessSocket:
         else:
             await self.communicator.send_to(text_data=data)
 
-    async def stream(self, pcm: bytes, *, realtime: float = 0.0) -> None:
-        for frame in frames(pcm):
-            await self.send(frame)
-            await asyncio.sleep(len(frame) / 32000 / realtime if realtime else 0)
-
-    async def stop(self) -> dict:
-        await self.send(json.dumps({"type": "stop"}))
-        return await self.wait_for("ended", timeout=30)
-
-    async def wait_for(self, kind: str, timeout: float = 15, **match) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages:
-                if message.get("type") == kind and all(message.get(k) == v for k, v in match.items()):
-                    return message
-            if self.reader is None or self.reader.done():
-                break
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no {kind} {match} in {self.messages}")
-
     async def wait_closed(self, timeout: float = 20) -> int | None:
         if self.reader is not None:
             await asyncio.wait_for(asyncio.shield(self.reader), timeout)
@@ -217,6 +211,3 @@ class InProcessSocket:
         if self.accepted:
             await self.communicator.disconnect(code=code, timeout=timeout)
             self.accepted = False
-
-    def of_type(self, kind: str) -> list[dict]:
-        return [m for m in self.messages if m.get("type") == kind]
