@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import signup as accounts_signup
-from accounts import throttle
+from accounts import throttle, usage
 from accounts.forms import TAKEN_MESSAGE, BackgroundPasswordResetForm, InviteForm, SignUpForm
 from accounts.models import Invite
 
@@ -52,8 +52,9 @@ def signup(request: HttpRequest, token: str = "") -> HttpResponse:
 
 
 def account(request: HttpRequest) -> HttpResponse:
-    context = {"invite_form": InviteForm()} if request.user.is_staff else {}
+    context = {"usage": usage.summary(request.user)}
     if request.user.is_staff:
+        context["invite_form"] = InviteForm()
         context["invites"] = Invite.objects.select_related("used_by")[:50]
         context["signup_policy"] = accounts_signup.policy()
     return render(request, "registration/account.html", context)
