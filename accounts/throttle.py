@@ -5,7 +5,10 @@ the shared cache (django-ratelimit). Logins are throttled by axes itself
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
@@ -39,5 +42,18 @@ def unlock_account(username: str) -> None:
 
 def lockout_response(request: HttpRequest, *args) -> HttpResponse:
     """The page for a login refused by the lockout (AXES_LOCKOUT_CALLABLE)."""
+    pause_refusal()
     context = {"failure_limit": settings.LOGIN_FAILURE_LIMIT, "minutes": f"{settings.LOGIN_LOCKOUT_MINUTES:g}"}
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+def pause_refusal() -> None:
+    """Answer a refused login or reset only after a pause. The lockout spares
+    the password hash, not the request: a flood of refusals answered at once
+    still cost a request's work each, dozens a second per connection. Paused,
+    each connection gets one every few seconds. The database connection goes
+    back to the pool first; the pause holds only this request's thread (each
+    request has its own under ASGI)."""
+    if settings.REFUSED_LOGIN_DELAY_SECONDS:
+        connections.close_all()
+        time.sleep(settings.REFUSED_LOGIN_DELAY_SECONDS)

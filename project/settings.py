@@ -165,6 +165,9 @@ AXES_RESET_ON_SUCCESS = False
 # couple of reads per request (and cannot extend the lockout forever).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
+# A refused login or reset is answered after this pause, which slows a
+# flood from each connection down to a trickle (accounts/throttle.py).
+REFUSED_LOGIN_DELAY_SECONDS = 2.0
 # Behind a reverse proxy the client's address must reach Django as
 # REMOTE_ADDR (see TRUSTED_PROXIES), or every person shares the proxy's.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)

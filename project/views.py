@@ -95,6 +95,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def post(self, request, *args, **kwargs):
         if throttle.reset_limited(request):
+            throttle.pause_refusal()
             form = self.get_form()
             form.is_valid()
             form.add_error(None, "Too many password-reset requests. Try again in an hour.")

@@ -20,3 +20,5 @@ DATABASES["default"]["OPTIONS"]["application_name"] = "verbatim-tests"  # noqa: 
 # Throttling counters in this process's memory, emptied before each test
 # (conftest.py); the sites tests start use Redis as in production.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Refused logins are answered at once here (the pause is for floods).
+REFUSED_LOGIN_DELAY_SECONDS = 0

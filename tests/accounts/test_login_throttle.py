@@ -98,3 +98,20 @@ def test_a_password_reset_lifts_the_accounts_lockout(client, user, limit):
     response = owner.post(form_url, {"new_password1": new, "new_password2": new})
     assert response.status_code == 302
     assert logged_in(attempt(Client(), "alice", new, ip="10.0.5.1"))
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_answered_after_a_pause_with_the_database_connection_given_back(
+    client, user, limit, settings, monkeypatch
+):
+    from django.db import connection
+
+    settings.REFUSED_LOGIN_DELAY_SECONDS = 2.0
+    pauses = []
+    monkeypatch.setattr("accounts.throttle.time.sleep", pauses.append)
+    monkeypatch.setattr("accounts.throttle.connections.close_all", lambda: pauses.append(("closed", connection)))
+    for _ in range(limit - 1):
+        attempt(client, "alice", "wrong")
+    assert pauses == []  # mistakes are answered at once
+    assert attempt(client, "alice", "wrong").status_code == 429
+    assert pauses == [("closed", connection), 2.0]
