@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
@@ -30,8 +31,17 @@ admin.site.index_title = "Users, jobs, recordings and links"
 admin.site.unregister(User)
 
 
+class UserChangeForm(auth_forms.UserChangeForm):
+    def clean_email(self) -> str:
+        email = self.cleaned_data.get("email", "")
+        if email and User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another account uses this address (addresses are unique, ignoring case).")
+        return email
+
+
 @admin.register(User)
 class VerbatimUserAdmin(UserAdmin):
+    form = UserChangeForm
     inlines = (QuotaInline,)
     list_display = ("username", "email", "is_staff", "is_active", "last_login", "date_joined")
     readonly_fields = ("usage",)

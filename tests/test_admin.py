@@ -181,3 +181,17 @@ def test_an_operator_creates_an_invite_and_sees_its_link_once(console, operator)
     assert token not in listing and "By invitation" in listing
     act(console, "accounts_invite", "revoke_invites", invite)
     assert Client().get(reverse("signup_invite", args=[token])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_console_refuses_an_address_another_account_uses(console, user, other_user):
+    url = reverse("admin:auth_user_change", args=[other_user.pk])
+    form = {
+        "username": "bob", "email": "ALICE@example.com", "is_active": "on",
+        "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        "quota-TOTAL_FORMS": "0", "quota-INITIAL_FORMS": "0", "quota-MIN_NUM_FORMS": "0", "quota-MAX_NUM_FORMS": "1",
+    }  # fmt: skip
+    response = console.post(url, form)
+    assert response.status_code == 200 and "Another account uses this address" in response.content.decode()
+    other_user.refresh_from_db()
+    assert other_user.email == "bob@example.com"
