@@ -47,7 +47,7 @@ class VerbatimUserAdmin(UserAdmin):
     readonly_fields = ("usage",)
     fieldsets = (*UserAdmin.fieldsets, ("Usage", {"fields": ("usage",)}))
 
-    @admin.display(description="usage this month")
+    @admin.display(description="usage and limits")
     def usage(self, user) -> SafeString:
         if user.pk is None:
             return SafeString("—")
