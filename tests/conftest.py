@@ -55,6 +55,14 @@ def _close_async_connections(django_db_setup, django_db_blocker):
         SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttling counters (password resets) start from zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.com", "correct-horse-battery")

@@ -8,7 +8,8 @@ user A owns, directly or through a chain of foreign keys; the fixture gives
 A one row of every model (a model added without one fails the test). User B
 owns nothing at all, so no id can legitimately be B's. Routes that take a
 bearer token (share and live links, opened by anyone holding the token) are
-tried with A's ids and UUIDs in place of the token: an id is not a token.
+tried signed out, with A's ids and UUIDs in place of the token: an id is
+not a token.
 """
 
 from __future__ import annotations
@@ -21,21 +22,25 @@ from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts.signup import create_invite
 from project.routing import websocket_urlpatterns
 from realtime import services as live
 from realtime.models import LiveSession
 from tests import support, web
 from tests.realtime.live_support import InProcessSocket, session_cookie
-from transcripts import sharing
-from transcripts.models import Media, Status, Transcript, TranscriptResult
+from transcripts import quotas, sharing
+from transcripts.models import Media, Quota, Status, Transcript, TranscriptResult
 
 SKIPPED_NAMESPACES = {"admin"}
 # Django's own: a bad reset link is a page that says so.
 SKIPPED_ROUTES = {"password_reset_confirm"}
 # Apps whose rows nobody "owns" (framework tables).
 FRAMEWORK_APPS = {"admin", "auth", "contenttypes", "sessions", "axes"}
+# Arguments that are bearer tokens: those routes are for anyone holding one.
+TOKEN_ARGUMENT = re.compile(r"token", re.I)
 # Arguments that are not objects, and the value that makes a valid URL.
 FIXED_ARGUMENTS = {"fmt": "txt"}
 CONVERTER = re.compile(r"<(?:(?P<kind>[^>:]+):)?(?P<name>[^>]+)>")
@@ -164,6 +169,9 @@ def alice_objects(user):
     session = live.start_session(user, engine="local")
     live.append_segment(session.pk, 0, "live words", None, 0.0, 1.0)
     live.create_link(session)
+    Quota.objects.create(user=user)  # blank: the site's defaults
+    quotas.record(user, "local", 2.0)
+    create_invite(user)
     return [done, running, failed]
 
 
@@ -186,12 +194,14 @@ def test_the_walker_finds_the_object_urls():
 def test_every_object_url_answers_404_to_another_user(client, user, other_user, alice_objects):
     rows = owned_rows(user)
     client.force_login(other_user)
+    anyone = Client()
     for route, name in http_routes():
         urls = urls_for(route, rows)
         assert urls, f"{route} ({name}): no URL made from Alice's rows"
+        visitor = anyone if TOKEN_ARGUMENT.search(route) else client
         for url in urls:
-            get = client.get(url)
-            post = client.post(url, {"title": "Mine now", "next": "/"})
+            get = visitor.get(url)
+            post = visitor.post(url, {"title": "Mine now", "next": "/"})
             assert get.status_code in (404, 405), f"GET {url} ({name}) answered {get.status_code} to another user"
             assert post.status_code in (404, 405), f"POST {url} ({name}) answered {post.status_code}"
             assert 404 in (get.status_code, post.status_code), f"{url} ({name}) never answered 404"
