@@ -5,6 +5,7 @@ files are cached under tests/fixtures/generated."""
 from __future__ import annotations
 
 import io
+import os
 import random
 import struct
 import wave
@@ -34,7 +35,8 @@ def video_mp4() -> Path:
     target = support.GENERATED / "speech-with-video.mp4"
     if target.exists():
         return target
-    with av.open(str(speech_wav())) as inp, av.open(str(target), "w") as out:
+    partial = support.GENERATED / f"partial-{os.getpid()}-speech-with-video.mp4"  # see support.speech_file
+    with av.open(str(speech_wav())) as inp, av.open(str(partial), "w") as out:
         audio_in = inp.streams.audio[0]
         rate = audio_in.codec_context.sample_rate
         audio_out = out.add_stream("aac", rate=rate, layout="mono")
@@ -57,6 +59,7 @@ def video_mp4() -> Path:
                 out.mux(packet)
         for packet in video.encode(None):
             out.mux(packet)
+    os.replace(partial, target)
     return target
 
 

@@ -8,6 +8,9 @@ import tempfile
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/verbatim")
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="verbatim-test-"))
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):  # parallel runs: a data dir each
+    os.environ["DATA_DIR"] = os.path.join(os.environ["DATA_DIR"], worker)
+    os.makedirs(os.environ["DATA_DIR"], exist_ok=True)
 os.environ.setdefault("DEBUG", "true")
 for name in ("ELEVENLABS_API_KEY", "S3_BUCKET", "CELERY_BROKER_URL", "PROGRESS_POLL_SECONDS", "DEFAULT_ENGINE"):
     os.environ.pop(name, None)

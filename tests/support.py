@@ -234,10 +234,15 @@ def speech_file(text: str, suffix: str = ".wav", *, voice: str = "en-us", speed:
     if target.exists():
         return target
     wav = GENERATED / f"speech-{key}.wav"
+    # Written under a name of this process's and then renamed: parallel test
+    # processes may make the same file at once, and must never read half of one.
+    partial = GENERATED / f"partial-{os.getpid()}-{key}"
     if not wav.exists():
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", f"{partial}.wav", text], check=True)
+        os.replace(f"{partial}.wav", wav)
     if suffix != ".wav":
-        convert(wav, target)
+        convert(wav, Path(f"{partial}{suffix}"))
+        os.replace(f"{partial}{suffix}", target)
     return target
 
 

@@ -208,6 +208,9 @@ class InProcessSocket(CaptionSocket):
         the consumer has finished with it."""
         if self.reader is not None and not self.reader.done():
             self.reader.cancel()
-        if self.accepted:
+        # Refused sockets too, as Daphne does: a consumer that refused (Channels'
+        # WebsocketDenier among them) runs until it hears of the disconnect, and
+        # one left waiting in the channel layer's receive does not cancel cleanly.
+        if not self.communicator.future.done():
             await self.communicator.disconnect(code=code, timeout=timeout)
-            self.accepted = False
+        self.accepted = False

@@ -38,6 +38,7 @@ class Echo(InboxlessConsumer):
 
 
 @pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)  # connect and disconnect still close stale connections
 async def test_frames_are_handled_one_at_a_time_in_order_and_no_inbox_is_made(monkeypatch):
     class NoInbox:
         async def new_channel(self):
