@@ -30,7 +30,7 @@ from project.routing import websocket_urlpatterns
 from realtime import services as live
 from realtime.models import LiveSession
 from tests import support, web
-from tests.realtime.live_support import InProcessSocket, session_cookie
+from tests.realtime.live_support import IN_MEMORY_LAYER, InProcessSocket, session_cookie
 from transcripts import quotas, sharing
 from transcripts.models import Media, Quota, Status, Transcript, TranscriptResult
 
@@ -213,7 +213,8 @@ def test_every_object_url_answers_404_to_another_user(client, user, other_user, 
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
-async def test_every_object_socket_refuses_another_user(user, other_user, alice_objects):
+async def test_every_object_socket_refuses_another_user(user, other_user, alice_objects, settings):
+    settings.CHANNEL_LAYERS = IN_MEMORY_LAYER  # see tests/realtime/test_live_socket.py
     rows = await sync_to_async(owned_rows)(user)
     cookie = await sync_to_async(session_cookie)(other_user)
     session = next(row for row in rows if type(row).__name__ == "LiveSession")

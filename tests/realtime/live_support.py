@@ -147,6 +147,9 @@ class LiveClient(CaptionSocket):
         return self.ws.close_code
 
 
+IN_MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
 class InProcessSocket(CaptionSocket):
     """LiveClient's counterpart on the site's WebSocket application, run in
     the test's event loop through Channels' WebsocketCommunicator."""

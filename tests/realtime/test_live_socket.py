@@ -17,12 +17,22 @@ from realtime import services
 from realtime.models import LiveSession, LiveStatus
 from realtime.upstreams import MESSAGES
 from tests.fakes.scribe import FakeScribe, Fault
-from tests.realtime.live_support import InProcessSocket, saved_as_one, session_cookie, tone, utterances
+from tests.realtime.live_support import IN_MEMORY_LAYER, InProcessSocket, saved_as_one, session_cookie, tone, utterances
 from transcripts.models import Status, Transcript
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 LIVE = "/ws/live/?engine=scribe"
+
+
+@pytest.fixture(autouse=True)
+def channel_layer(settings):
+    """Channels' in-memory layer: the sockets and their viewers share this
+    process. (With channels_redis, a consumer that refused its socket is
+    left in the layer's blocking receive, whose cancellation can stall the
+    test's event loop for seconds or for good; the Redis layer is exercised
+    by the Daphne tests in test_live_consumer.py and by bench.live_proxy.)"""
+    settings.CHANNEL_LAYERS = IN_MEMORY_LAYER
 
 
 @pytest.fixture
