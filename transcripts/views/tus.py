@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -161,8 +162,9 @@ def upload(request: HttpRequest, method: str, upload_id) -> HttpResponse:
 
 def append_piece(request: HttpRequest, upload_id, offset: int) -> ResumableUpload:
     size = header_number(request, "Content-Length")
-    if size is None:
-        raise TusError(411, "Content-Length is required.")
+    if size is None:  # a chunked body: already in memory, and bounded by the piece limit
+        body = io.BytesIO(request.read())
+        return resumable.append(request.user, upload_id, offset, body, len(body.getbuffer()))
     return resumable.append(request.user, upload_id, offset, request, size)
 
 
