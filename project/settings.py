@@ -168,6 +168,8 @@ if S3_BUCKET:
             "access_key": env_str("S3_ACCESS_KEY_ID") or None,
             "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
             "default_acl": None,
+            # Presigned URLs signed with SigV4, which every region accepts (SigV2 is retired).
+            "signature_version": "s3v4",
             "file_overwrite": False,
             "querystring_expire": MEDIA_URL_EXPIRY_SECONDS,
         },

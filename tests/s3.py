@@ -67,6 +67,7 @@ class S3Server:
                     "access_key": ACCESS_KEY,
                     "secret_key": SECRET_KEY,
                     "default_acl": None,
+                    "signature_version": "s3v4",
                     "file_overwrite": False,
                     "querystring_expire": 300,
                 },

@@ -94,3 +94,29 @@ class JobSocket:
     def close(self) -> None:
         self.connection.close()
         self.thread.join(5)
+
+
+TUS_PATH = "/transcripts/tus/"
+
+
+def tus_upload(http: httpx.Client, path: Path, piece: int = 1024 * 1024, engine: str = "local", **fields: str) -> int:
+    """Upload `path` through the resumable endpoint in pieces; the new transcript's id."""
+    import base64
+
+    data = path.read_bytes()
+    meta = {"filename": path.name, "engine": engine, **fields}
+    encoded = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in meta.items())
+    headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": encoded}
+    created = http.post(TUS_PATH, headers=headers)
+    assert created.status_code == 201, created.text
+    location, offset = created.headers["Location"], 0
+    while offset < len(data):
+        piece_headers = {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        }
+        response = http.patch(location, headers=piece_headers, content=data[offset : offset + piece])
+        assert response.status_code == 204, response.text
+        offset = int(response.headers["Upload-Offset"])
+    return int(response.headers["Transcript-Location"].strip("/").rsplit("/", 1)[1])
