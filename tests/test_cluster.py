@@ -220,11 +220,9 @@ def kill_a_worker_mid_job(cluster: Cluster, session: str) -> int:
     support.wait_until(
         lambda: Transcript.objects.get(pk=pk).progress > 0, 120, interval=0.1, message="the job to make progress"
     )
-    busy = next(
-        worker for worker, before in zip(cluster.workers, received, strict=True) if worker.output().count(RECEIVED) > before
-    )
+    pairs = zip(cluster.workers, received, strict=True)
+    busy = next(worker for worker, before in pairs if worker.output().count(RECEIVED) > before)
     busy.kill()  # SIGKILL to the worker's whole process group
     busy.popen.wait(10)
     assert Transcript.objects.get(pk=pk).status == Status.TRANSCRIBING
     return pk
-
