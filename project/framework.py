@@ -99,11 +99,12 @@ def protect_daphne() -> None:
         if getattr(self, "_body_refused", False):
             return None  # answered already; the application never sees it
         body = self.content
-        if isinstance(body, BytesIO):  # a small body (Twisted keeps those in memory)
+        if isinstance(body, BytesIO) and body.getbuffer().nbytes < SMALL_BODY_BYTES:
             return original_process(self)
         # Daphne would put the whole body into the application's queue at
-        # once (1 GB of upload, 1 GB of RAM). Let it queue an empty body, then
-        # feed the real one as the application reads it.
+        # once (1 GB of upload, 1 GB of RAM), in 8 KiB messages (a thousand
+        # for a resumable upload's 8 MiB piece). Let it queue an empty body,
+        # then feed the real one, in 1 MiB messages, as the application reads it.
         self.content = BytesIO()
         try:
             result = original_process(self)
