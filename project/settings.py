@@ -234,7 +234,7 @@ SCRIBE_SEND_MEDIA_URLS = env_bool("SCRIBE_SEND_MEDIA_URLS", True)
 SCRIBE_MEDIA_URLS_ALLOW_HTTP = env_bool("SCRIBE_MEDIA_URLS_ALLOW_HTTP", False)
 # How long the link given to Scribe stays valid: Scribe fetches it when the
 # request arrives, or later when it queues a long recording in webhook mode.
-SCRIBE_MEDIA_URL_EXPIRY_SECONDS = env_int("SCRIBE_MEDIA_URL_EXPIRY_SECONDS", 3600, minimum=60)
+SCRIBE_MEDIA_URL_EXPIRY_SECONDS = env_int("SCRIBE_MEDIA_URL_EXPIRY_SECONDS", 900, minimum=60)
 # Empty: Scribe when a key is set, else local (transcripts/engines/registry.py).
 DEFAULT_ENGINE = env_str("DEFAULT_ENGINE")
 

@@ -12,7 +12,6 @@ bucket (moto's server on loopback), plus one Celery beat. It shows:
 
 from __future__ import annotations
 
-import base64
 import sys
 import time
 from pathlib import Path
@@ -115,10 +114,7 @@ def tus_across(webs: list[str], session: str, path: Path) -> int:
     """Upload `path` in pieces, alternating between the web processes."""
     data = path.read_bytes()
     clients = [web.signed_in(base, session) for base in webs]
-    encoded = ",".join(
-        f"{key} {base64.b64encode(value.encode()).decode()}"
-        for key, value in {"filename": path.name, "engine": "local"}.items()
-    )
+    encoded = web.tus_metadata(filename=path.name, engine="local")
     headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": encoded}
     created = clients[0].post(web.TUS_PATH, headers=headers)
     assert created.status_code == 201, created.text

@@ -4,6 +4,7 @@ WebSocket, and waiting for a job's state in the database."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from pathlib import Path
@@ -99,13 +100,15 @@ class JobSocket:
 TUS_PATH = "/transcripts/tus/"
 
 
+def tus_metadata(**values: str) -> str:
+    """An Upload-Metadata header: `key base64(value)` pairs."""
+    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items())
+
+
 def tus_upload(http: httpx.Client, path: Path, piece: int = 1024 * 1024, engine: str = "local", **fields: str) -> int:
     """Upload `path` through the resumable endpoint in pieces; the new transcript's id."""
-    import base64
-
     data = path.read_bytes()
-    meta = {"filename": path.name, "engine": engine, **fields}
-    encoded = ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in meta.items())
+    encoded = tus_metadata(filename=path.name, engine=engine, **fields)
     headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": encoded}
     created = http.post(TUS_PATH, headers=headers)
     assert created.status_code == 201, created.text

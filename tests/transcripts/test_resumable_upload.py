@@ -6,7 +6,6 @@ file), and expired uploads swept."""
 
 from __future__ import annotations
 
-import base64
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from tests import media_corpus as corpus
+from tests import web
 from tests.transcripts.test_upload import BAD_UPLOADS, listing
 from transcripts import resumable
 from transcripts.models import Media, ResumableUpload, Transcript
@@ -26,12 +26,8 @@ TUS = {"Tus-Resumable": "1.0.0"}
 OFFSET_TYPE = "application/offset+octet-stream"
 
 
-def metadata(**values: str) -> str:
-    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items())
-
-
 def create(client, length: int, filename: str = "speech.wav", **options: str):
-    headers = {**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata(filename=filename, **options)}
+    headers = {**TUS, "Upload-Length": str(length), "Upload-Metadata": web.tus_metadata(filename=filename, **options)}
     return client.post(TUS_URL, headers=headers)
 
 
@@ -152,7 +148,7 @@ def test_a_piece_past_the_declared_length_is_refused(auth_client):
 @pytest.mark.django_db
 def test_creation_with_upload_takes_the_first_piece_in_the_same_request(auth_client):
     data = corpus.speech_wav().read_bytes()
-    headers = {**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": metadata(filename="a.wav")}
+    headers = {**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": web.tus_metadata(filename="a.wav")}
     response = auth_client.post(TUS_URL, data[:4000], content_type=OFFSET_TYPE, headers=headers)
     assert response.status_code == 201 and response["Upload-Offset"] == "4000"
 

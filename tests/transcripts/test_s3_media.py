@@ -98,7 +98,7 @@ def test_scribe_is_given_a_presigned_source_url_to_fetch(make_site, s3_server, s
         if allow_http:
             assert request.fields("file") == []
             (url,) = request.fields("source_url")
-            assert url.startswith(s3_server.endpoint) and "X-Amz-Expires=3600" in url
+            assert url.startswith(s3_server.endpoint) and "X-Amz-Expires=900" in url
             digest = hashlib.sha256(recording.read_bytes()).hexdigest()
             assert fake.fetched == [(url, 200, recording.stat().st_size, digest)]
         else:
