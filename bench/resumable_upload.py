@@ -93,8 +93,8 @@ def main() -> None:
     big = sparse_wav(work / "big.wav", args.size_mb * 1000**2)
     small = sparse_wav(work / "small.wav", args.small_mb * 1000**2)
     warm = sparse_wav(work / "warm.wav", 1000**2)
-    # A 3 GB WAV is a few million packets for the probe to walk.
-    site = EmbeddedSite(MAX_UPLOAD_SIZE=f"{args.size_mb + 100}MB", PROBE_TIMEOUT="900")
+    # A 3 GB WAV is a few million packets for the probe to walk, and 26 hours of 16 kHz audio.
+    site = EmbeddedSite(MAX_UPLOAD_SIZE=f"{args.size_mb + 100}MB", PROBE_TIMEOUT="900", MAX_MEDIA_DURATION="400000")
     results = {}
     try:
         pid = site.start_daphne().popen.pid

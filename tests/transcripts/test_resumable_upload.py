@@ -110,6 +110,8 @@ def test_a_file_sent_in_pieces_is_assembled_in_place_and_queued(auth_client, use
     # A client whose last answer was lost asks again and learns it is done.
     again = head(auth_client, location)
     assert again["Upload-Offset"] == str(len(data)) and again["Transcript-Location"] == last["Transcript-Location"]
+    state = {"offset": len(data), "length": len(data), "transcript": last["Transcript-Location"]}
+    assert auth_client.get(location).json() == state  # outside tus: the same as JSON
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ upload page and any tus client (tuspy, Uppy) speak it.
 POST /transcripts/tus/ opens an upload for the declared Upload-Length, with
 the file name and the transcription options in Upload-Metadata; HEAD on
 its URL tells the offset the server holds; PATCH appends a piece there;
-DELETE gives it up. When the last piece is in, the file is probed and its
+DELETE gives it up (and GET, outside tus, shows its state as JSON). When the last piece is in, the file is probed and its
 transcript queued: the answer carries `Transcript-Location`, or a 4xx with
 the refusal as JSON `{"error": ...}` (nothing is kept). Unfinished uploads
 expire (Upload-Expires) and are swept. Requests need a signed-in session
@@ -70,15 +70,22 @@ def method_of(request: HttpRequest) -> str:
     return request.method
 
 
-def tus_endpoint(handler):
-    """Version check, authentication and error answers shared by both URLs."""
+def tus_endpoint(*methods: str):
+    """Methods, version check, authentication and error answers shared by both URLs."""
+    return lambda handler: _tus_view(handler, methods)
 
+
+def _tus_view(handler, methods: tuple[str, ...]):
     @login_not_required
     def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         method = method_of(request)
         if method == "OPTIONS":
             return options_response()
-        if request.headers.get("Tus-Resumable") != TUS_VERSION:
+        if method not in methods:
+            response = error_response(405, f"Use {', '.join(methods)} here.")
+            response["Allow"] = ", ".join(("OPTIONS", *methods))
+            return response
+        if method != "GET" and request.headers.get("Tus-Resumable") != TUS_VERSION:
             response = error_response(412, f"This server speaks tus {TUS_VERSION}.")
             response["Tus-Version"] = TUS_VERSION
             return response
@@ -105,10 +112,8 @@ def tus_endpoint(handler):
 # --- the collection: creating an upload -----------------------------------------------
 
 
-@tus_endpoint
+@tus_endpoint("POST")
 def collection(request: HttpRequest, method: str) -> HttpResponse:
-    if method != "POST":
-        raise TusError(405, "Create an upload with POST.")
     length = header_number(request, "Upload-Length")
     if length is None:
         raise TusError(400, "Upload-Length is required (uploads of unknown length are not supported).")
@@ -138,8 +143,12 @@ def collection(request: HttpRequest, method: str) -> HttpResponse:
 # --- one upload: offset, pieces, termination -------------------------------------------
 
 
-@tus_endpoint
+@tus_endpoint("GET", "HEAD", "PATCH", "DELETE")
 def upload(request: HttpRequest, method: str, upload_id) -> HttpResponse:
+    if method == "GET":  # not tus: the upload's state as JSON, for API clients and people
+        found = resumable.find(request.user, upload_id)
+        transcript = reverse("transcripts:detail", args=[found.transcript_id]) if found.transcript_id else None
+        return JsonResponse({"offset": found.offset, "length": found.length, "transcript": transcript})
     if method == "HEAD":
         found = resumable.find(request.user, upload_id)
         response = upload_headers(HttpResponse(status=200), found)
@@ -154,10 +163,8 @@ def upload(request: HttpRequest, method: str, upload_id) -> HttpResponse:
         if offset is None:
             raise TusError(400, "Upload-Offset is required.")
         return upload_headers(HttpResponse(status=204), append_piece(request, upload_id, offset))
-    if method == "DELETE":
-        resumable.terminate(request.user, upload_id)
-        return HttpResponse(status=204)
-    raise TusError(405, "Use HEAD, PATCH or DELETE on an upload.")
+    resumable.terminate(request.user, upload_id)  # DELETE
+    return HttpResponse(status=204)
 
 
 def append_piece(request: HttpRequest, upload_id, offset: int) -> ResumableUpload:
