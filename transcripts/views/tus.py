@@ -5,8 +5,9 @@ upload page and any tus client (tuspy, Uppy) speak it.
 POST /transcripts/tus/ opens an upload for the declared Upload-Length, with
 the file name and the transcription options in Upload-Metadata; HEAD on
 its URL tells the offset the server holds; PATCH appends a piece there;
-DELETE gives it up (and GET, outside tus, shows its state as JSON). When the last piece is in, the file is probed and its
-transcript queued: the answer carries `Transcript-Location`, or a 4xx with
+DELETE gives it up (and GET, outside tus, shows its state as JSON). When
+the last piece is in, the file is probed and its transcript queued: the
+answer carries `Transcript-Location`, or a 4xx with
 the refusal as JSON `{"error": ...}` (nothing is kept). Unfinished uploads
 expire (Upload-Expires) and are swept. Requests need a signed-in session
 (and its CSRF token, as every other form here); others get 401.
