@@ -64,7 +64,7 @@ function setProgress(row, sent, total) {
   const percent = Math.floor((100 * sent) / total);
   row.querySelector('[data-role="progress"]').value = percent;
   row.querySelector('[data-role="percent"]').textContent = `${percent}%`;
-  if (sent === total) row.querySelector('[data-role="status"]').textContent = "Checking";
+  row.querySelector('[data-role="status"]').textContent = sent === total ? "Checking" : "Uploading";
 }
 
 function refusal(error) {
