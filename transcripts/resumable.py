@@ -17,11 +17,12 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from transcripts import services
+from transcripts import quotas, services
 from transcripts.engines.base import TranscriptionOptions
 from transcripts.media.assembly import assembly
 from transcripts.media.limits import UploadRejected, UploadTooLarge, check_limits
 from transcripts.models import ResumableUpload
+from transcripts.quotas import QuotaExceeded
 
 
 class UploadGone(Exception):
@@ -57,10 +58,14 @@ def expiry() -> timezone.datetime:
 def open_upload(
     user, *, length: int, filename: str, engine: str, options: TranscriptionOptions, metadata: str = ""
 ) -> ResumableUpload:
-    """Refuses at once what the declared length already rules out."""
+    """Refuses at once what the declared length already rules out: an empty
+    or oversized file, or one the user's quota has no room for."""
     if length == 0:
         raise UploadRejected("The file is empty.")
     check_limits(length)
+    with transaction.atomic():
+        quotas.lock(user)
+        quotas.check_new_job(user, engine, 0, size=length)  # minutes are known after the probe
     upload = ResumableUpload(
         owner=user,
         length=length,
@@ -92,7 +97,7 @@ def append(user, upload_id, offset: int, body: BinaryIO, size: int) -> Resumable
     is written, so a retried piece racing the original is told to wait (423).
     The last piece finishes the upload (see `finish`); its refusal is raised
     after the removal it caused has committed."""
-    refused: UploadRejected | None = None
+    refused: UploadRejected | QuotaExceeded | None = None
     with transaction.atomic():
         upload = _locked(user, upload_id)
         if upload.is_complete or offset != upload.offset:
@@ -109,7 +114,7 @@ def append(user, upload_id, offset: int, body: BinaryIO, size: int) -> Resumable
         if final:
             try:
                 finish(upload)
-            except UploadRejected as error:
+            except (UploadRejected, QuotaExceeded) as error:
                 refused = error
     if refused is not None:
         raise refused
@@ -140,7 +145,7 @@ def finish(upload: ResumableUpload) -> None:
             engine=upload.engine,
             options=TranscriptionOptions.from_dict(upload.options),
         )
-    except UploadRejected:
+    except (UploadRejected, QuotaExceeded):
         upload.delete()
         raise
     upload.save(update_fields=["transcript"])

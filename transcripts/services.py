@@ -11,6 +11,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from transcripts import quotas
 from transcripts.engines.base import EngineResult, TranscriptionOptions
 from transcripts.engines.registry import default_engine, engine_paths, is_configured
 from transcripts.jobs.progress import publish_job
@@ -31,6 +32,8 @@ class Refused(Exception):
 
 def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions) -> Transcript:
     """Probe an uploaded file, store it under a name of ours and queue its job.
+    Raises UploadRejected for a file we cannot take, QuotaExceeded past the
+    user's quota.
 
     On any refusal nothing is kept: no row, no stored file (the temporary
     upload is removed by Django when the request ends).
@@ -50,8 +53,9 @@ def create_stored_upload(
 ) -> Transcript:
     """A transcript for a file already in its final place in storage (a
     finished resumable upload, whoever received it): probed where it lies and
-    refused as any upload is. On a refusal the stored file is deleted, so
-    nothing is left behind."""
+    refused as any upload is (UploadRejected, or QuotaExceeded past the
+    user's quota). On a refusal the stored file is deleted, so nothing is
+    left behind."""
     try:
         check_limits(size)
         info = probe_stored(name, size)
@@ -63,7 +67,10 @@ def create_stored_upload(
     media = media_for(user, info, original_name=original_name or title, size=size)
     media.file.name = name
     try:
-        return record_upload(user, media, info, title=title, engine=engine, options=options)
+        with transaction.atomic():
+            quotas.lock(user)
+            quotas.check_new_job(user, engine, info.duration, size=size)
+            return record_upload(user, media, info, title=title, engine=engine, options=options)
     except BaseException:
         default_storage.delete(name)
         raise
@@ -105,6 +112,8 @@ def create_transcript(
     media = media_for(user, info, original_name=content.name or title, size=content.size)
     try:
         with transaction.atomic():
+            quotas.lock(user)
+            quotas.check_new_job(user, engine, info.duration, size=content.size)
             media.file.save("upload", content, save=False)
             return record_upload(user, media, info, title=title, engine=engine, options=options)
     except BaseException:
@@ -116,7 +125,8 @@ def create_transcript(
 def record_upload(
     user, media: Media, info: MediaInfo, *, title: str, engine: str, options: TranscriptionOptions
 ) -> Transcript:
-    """Save the media row and its queued job (sent once the transaction commits)."""
+    """Save the media row and its queued job (sent once the transaction
+    commits), and count its minutes. Call with the user's quota checked."""
     with transaction.atomic():
         media.save()
         transcript = Transcript.objects.create(
@@ -127,6 +137,7 @@ def record_upload(
             options=options.to_dict(),
             duration=info.duration,
         )
+        quotas.record(user, engine, info.duration)
         transaction.on_commit(lambda: enqueue(transcript))
     return transcript
 
@@ -142,7 +153,33 @@ def cancel(transcript: Transcript) -> bool:
 
 
 def retry(transcript: Transcript) -> bool:
-    changed = transcript.requeue(reset_attempts=True)
+    """Run a failed or cancelled job again (its audio is sent again, so it
+    counts against the quota again). False when it is neither."""
+    with transaction.atomic():
+        quotas.lock(transcript.owner)
+        retryable = Transcript.objects.filter(pk=transcript.pk, status__in=(Status.FAILED, Status.CANCELLED))
+        if not retryable.exists():
+            return False
+        quotas.check_new_job(transcript.owner, transcript.engine, transcript.duration or 0)
+        changed = transcript.requeue(reset_attempts=True)
+        if changed:
+            quotas.record(transcript.owner, transcript.engine, transcript.duration)
+            transaction.on_commit(lambda: enqueue(transcript))
+            publish_job(transcript.pk)
+    return changed
+
+
+def requeue(transcript: Transcript) -> bool:
+    """Send a queued or running job to a worker again, as the sweeper does
+    when a worker died or a broker message was lost; its attempts are kept
+    (a duplicate delivery is a no-op). A job waiting on Scribe is left to
+    reconciliation: sending it again could pay for it twice."""
+    if transcript.status == Status.QUEUED:
+        changed = True
+    elif transcript.status == Status.TRANSCRIBING:
+        changed = transcript.requeue(reset_attempts=False)
+    else:
+        return False
     if changed:
         transaction.on_commit(lambda: enqueue(transcript))
         publish_job(transcript.pk)
@@ -169,6 +206,8 @@ def retranscribe(transcript: Transcript, *, engine: str | None = None) -> Transc
         engine = default_engine()
     language = (transcript.options or {}).get("language")
     with transaction.atomic():
+        quotas.lock(transcript.owner)
+        quotas.check_new_job(transcript.owner, engine, transcript.duration or 0)
         batch = Transcript.objects.create(
             owner=transcript.owner,
             media=transcript.media,
@@ -177,6 +216,7 @@ def retranscribe(transcript: Transcript, *, engine: str | None = None) -> Transc
             options=TranscriptionOptions(language=language).to_dict(),
             duration=transcript.duration,
         )
+        quotas.record(transcript.owner, engine, transcript.duration)
         transaction.on_commit(lambda: enqueue(batch))
     return batch
 
@@ -223,6 +263,7 @@ def record_live_transcript(
         duration=duration,
         started_at=started_at,
     )
+    quotas.record(owner_id, engine, duration)
     finish(transcript.pk, EngineResult(transcript=words))
     transcript.refresh_from_db()
     return transcript

@@ -19,7 +19,7 @@ from tests import media_corpus as corpus
 from tests import web
 from tests.transcripts.test_upload import BAD_UPLOADS, listing
 from transcripts import resumable
-from transcripts.models import Media, ResumableUpload, Transcript
+from transcripts.models import Media, Quota, ResumableUpload, Transcript
 
 TUS_URL = "/transcripts/tus/"
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -300,3 +300,24 @@ def test_terminating_or_sweeping_an_upload_in_a_bucket_removes_its_parts(auth_cl
             ResumableUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
             resumable.sweep_expired()
         assert state(s3_server, s3_media) == before, ending
+
+
+# --- quotas ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_resumable_upload_past_the_storage_quota_is_refused_from_its_declared_length(auth_client, user):
+    Quota.objects.create(user=user, storage_bytes=100_000)
+    before = state()
+    response = create(auth_client, 200_000, engine="local")
+    assert response.status_code == 403 and "storage in use" in response.json()["error"]
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_a_resumable_upload_past_the_minutes_quota_is_refused_at_the_probe_and_leaves_nothing(auth_client, user):
+    Quota.objects.create(user=user, monthly_minutes={"local": 0.05})  # 3 seconds
+    before = state()
+    response = upload_in_pieces(auth_client, corpus.silent_wav(5), 60_000, filename="long.wav")
+    assert response.status_code == 403 and "minutes this month" in response.json()["error"]
+    assert state() == before

@@ -30,6 +30,7 @@ from transcripts.engines.registry import default_engine
 from transcripts.forms import UploadOptionsForm
 from transcripts.media.limits import UploadRejected, UploadTooLarge
 from transcripts.models import ResumableUpload
+from transcripts.quotas import QuotaExceeded
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration"
@@ -106,6 +107,8 @@ def _tus_view(handler, methods: tuple[str, ...]):
             return response
         except UploadRejected as error:
             return error_response(413 if isinstance(error, UploadTooLarge) else 400, str(error))
+        except QuotaExceeded as error:
+            return error_response(403, str(error))
 
     return view
 

@@ -13,6 +13,7 @@ from transcripts import services
 from transcripts.formatting import human_size
 from transcripts.forms import UploadOptionsForm
 from transcripts.media.limits import UploadRejected, too_large_message
+from transcripts.quotas import QuotaExceeded
 from transcripts.views.common import job_json
 
 
@@ -48,4 +49,6 @@ def upload(request: HttpRequest) -> JsonResponse:
         )
     except UploadRejected as error:
         return JsonResponse({"error": str(error)}, status=400)
+    except QuotaExceeded as error:
+        return JsonResponse({"error": str(error)}, status=403)
     return job_json(transcript.pk, status=201)

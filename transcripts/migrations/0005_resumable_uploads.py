@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transcripts', '0003_engine_from_the_registry'),
+        ('transcripts', '0004_quotas'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
