@@ -2,16 +2,20 @@ import gc
 import os
 import sys
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from project.upload_guard import BodySizeGuard, SpoolingASGIHandler  # noqa: E402
+
+# get_asgi_application(), with request bodies spooled under DATA_DIR.
+django_asgi_app = SpoolingASGIHandler()
 
 # Imported after Django is set up: the consumers import models.
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from project.routing import websocket_application  # noqa: E402
-from project.upload_guard import BodySizeGuard  # noqa: E402
 
 application = ProtocolTypeRouter({"http": BodySizeGuard(django_asgi_app), "websocket": websocket_application})
 

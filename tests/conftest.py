@@ -173,3 +173,27 @@ def _current_test(request):
     support.current_test = request.node
     yield
     support.current_test = None
+
+
+# --- S3 on loopback (tests/s3.py) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    from tests.s3 import start_s3_server
+
+    server = start_s3_server(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    return s3_server.new_bucket()
+
+
+@pytest.fixture
+def s3_media(settings, s3_server, s3_bucket) -> str:
+    """Media in a fresh bucket on the loopback S3 server, for this test's process."""
+    settings.STORAGES = s3_server.storages(s3_bucket)
+    return s3_bucket

@@ -31,7 +31,8 @@ from realtime import services as live
 from realtime.models import LiveSession
 from tests import support, web
 from tests.realtime.live_support import IN_MEMORY_LAYER, InProcessSocket, session_cookie
-from transcripts import quotas, sharing
+from transcripts import quotas, resumable, sharing
+from transcripts.engines import TranscriptionOptions
 from transcripts.models import Media, Quota, Status, Transcript, TranscriptResult
 
 SKIPPED_NAMESPACES = {"admin"}
@@ -172,6 +173,7 @@ def alice_objects(user):
     Quota.objects.create(user=user)  # blank: the site's defaults
     quotas.record(user, "local", 2.0)
     create_invite(user)
+    resumable.open_upload(user, length=5000, filename="half.wav", engine="local", options=TranscriptionOptions())
     return [done, running, failed]
 
 
