@@ -12,6 +12,7 @@ bucket (moto's server on loopback), plus one Celery beat. It shows:
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from tests import support, web
 from tests.conftest import site_env
 from tests.fakes.scribe import FakeScribe
 from tests.media_corpus import SENTENCE
-from tests.realtime.live_support import LiveClient, silence, threaded, tone
+from tests.realtime.live_support import LiveClient, silence, tone
 from tests.transcripts.test_jobs import long_speech
 from tests.transcripts.test_upload import listing
 from transcripts import sharing
@@ -189,7 +190,6 @@ def live_across(web_a: str, web_b: str, session: str) -> tuple[int, bytes, bytes
     second_part = tone(1.0) + silence(1.2)
     result: dict = {}
 
-    @threaded
     async def run() -> None:
         async with LiveClient(web_a, session, query="engine=scribe") as before:
             ready = await before.wait_for("ready")
@@ -205,7 +205,7 @@ def live_across(web_a: str, web_b: str, session: str) -> tuple[int, bytes, bytes
             result["ended"] = await after.stop()
         await sync_to_async(lambda: None)()
 
-    run()
+    asyncio.run(run())
     return result["ended"]["transcript"], first_part, second_part
 
 
