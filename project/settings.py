@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "project",
     "transcripts",
     "realtime",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +241,57 @@ LIVE_RESUME_WAIT_SECONDS = env_float("LIVE_RESUME_WAIT_SECONDS", 10, minimum=0)
 # An active session whose consumer has not been seen this long is recovered (saved as ended).
 LIVE_STALE_SECONDS = env_int("LIVE_STALE_SECONDS", 120, minimum=10)
 
+# --- developer API (api/) ---------------------------------------------------------
+# Per-user request rates (DRF's "N/second|minute|hour|day") for creating
+# transcripts (REST, Scribe- and OpenAI-compatible), minting tokens, and search.
+API_RATE_CREATE = env_str("API_RATE_CREATE", "120/minute")
+API_RATE_TOKENS = env_str("API_RATE_TOKENS", "30/minute")
+API_RATE_SEARCH = env_str("API_RATE_SEARCH", "60/minute")
+# How long a creation's Idempotency-Key is remembered.
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24, minimum=1)
+# Lifetime of a single-use WebSocket token (live sessions, Scribe realtime).
+API_SOCKET_TOKEN_SECONDS = env_int("API_SOCKET_TOKEN_SECONDS", 900, minimum=10)
+# Outgoing webhooks: first retry delay (then x4 per attempt, at most 4 h
+# apart), attempts before a delivery fails, and the timeout of one attempt.
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0.01)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=0.5)
+# Webhooks to private, loopback and link-local addresses are refused (SSRF)
+# unless the operator allows them (a receiver on the same network).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "api.authentication.PageSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "api.authentication.TokenScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserScopedThrottle"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Verbatim API",
+    "DESCRIPTION": "Transcripts, results, exports, sharing, search, live sessions and webhooks. "
+    "Authenticate with `Authorization: Bearer <token>` (tokens are made on the account page). "
+    "Errors are RFC 9457 problem details (`application/problem+json`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TranscriptStatus": "transcripts.models.Status"},
+}
 # --- Redis, Celery, Channels --------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
@@ -256,6 +311,14 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Throttle counters live in the cache: Redis when there is one, else files in
+# DATA_DIR that every process of the embedded mode shares.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}
+}
 
 # --- mail -------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -324,6 +387,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "realtime.tasks.recover_live_sessions",
         "schedule": float(LIVE_STALE_SECONDS),
     },
+    # Webhook deliveries whose wake-up was lost are sent again; old
+    # idempotency keys and used or expired socket tokens are removed.
+    "api-housekeeping": {"task": "api.tasks.housekeeping", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("transcripts/", include("transcripts.urls")),
     path("live/", include("realtime.urls")),
+    path("api/", include("api.urls")),
+    path("", include("api.compat.urls")),
     path("", include("transcripts.public_urls")),
     path("admin/", admin.site.urls),
 ]

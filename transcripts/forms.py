@@ -4,6 +4,7 @@ import re
 
 from django import forms
 
+from transcripts import services
 from transcripts.engines.base import TranscriptionOptions
 from transcripts.engines.registry import available_engines, default_engine
 
@@ -68,6 +69,11 @@ class UploadOptionsForm(forms.Form):
         if len(terms) > 1000:
             raise forms.ValidationError("At most 1000 key terms.")
         return terms
+
+    def save(self, user, uploaded):
+        """The one way an uploaded file and these options become a job: the
+        upload page and every API endpoint that takes a file call this."""
+        return services.create_upload(user, uploaded, engine=self.cleaned_data["engine"], options=self.options())
 
     def options(self) -> TranscriptionOptions:
         data = self.cleaned_data

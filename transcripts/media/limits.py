@@ -12,6 +12,8 @@ FORM_OVERHEAD_BYTES = 1024 * 1024
 # Any request that is not an upload is small; nothing else needs more.
 OTHER_REQUEST_LIMIT_BYTES = 20 * 1024 * 1024
 UPLOAD_PATH_PREFIXES = ("/transcripts/upload",)
+# The API's endpoints that take a file (api/urls.py, api/compat/urls.py).
+UPLOAD_PATHS = ("/api/v1/transcripts", "/v1/speech-to-text", "/v1/audio/transcriptions")
 
 
 class UploadRejected(Exception):
@@ -35,6 +37,7 @@ def check_limits(size: int, info: MediaInfo | None = None) -> None:
 def body_limit_for(scope: dict) -> tuple[int, str]:
     """The byte limit for a request (by its path) and the message that
     explains it: read by the request body guard (project/upload_guard.py)."""
-    if scope["path"].startswith(UPLOAD_PATH_PREFIXES):
+    path = scope["path"]
+    if path.startswith(UPLOAD_PATH_PREFIXES) or path.rstrip("/") in UPLOAD_PATHS:
         return settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES, too_large_message()
     return OTHER_REQUEST_LIMIT_BYTES, "This request is too large."
