@@ -16,9 +16,9 @@ from transcripts.models import Transcript
 from transcripts.tokens import hash_token
 
 # The prefixes make a leaked token recognisable (secret scanners, logs).
-API_TOKEN_PREFIX = "vb_"
-SOCKET_TOKEN_PREFIX = "sutkn_"
-WEBHOOK_SECRET_PREFIX = "whsec_"
+API_TOKEN_PREFIX = "vb_"  # noqa: S105 (a prefix, not a secret)
+SOCKET_TOKEN_PREFIX = "sutkn_"  # noqa: S105
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105
 # How often a token's last-used time is written (not on every request).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
