@@ -12,15 +12,25 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from api.compat import routing as compat_routes  # noqa: E402
+from api.socket_auth import TokenSocketAuth  # noqa: E402
 from project.upload_guard import BodySizeGuard  # noqa: E402
 from realtime import routing as live_routes  # noqa: E402
 from transcripts import routing as job_routes  # noqa: E402
 
-websocket_urlpatterns = job_routes.websocket_urlpatterns + live_routes.websocket_urlpatterns
+websocket_urlpatterns = (
+    job_routes.websocket_urlpatterns + live_routes.websocket_urlpatterns + compat_routes.websocket_urlpatterns
+)
+sockets = URLRouter(websocket_urlpatterns)
 application = ProtocolTypeRouter(
     {
         "http": BodySizeGuard(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # A socket opened with an API token (a script, an app using the
+        # Scribe-compatible socket) is authenticated by it alone; the pages'
+        # sockets ride on the session cookie, so their Origin is checked.
+        "websocket": TokenSocketAuth(
+            token_app=sockets, cookie_app=AllowedHostsOriginValidator(AuthMiddlewareStack(sockets))
+        ),
     }
 )
 
