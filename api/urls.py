@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from api import account
 from api.views import library, live, results, transcripts, webhooks
 
 app_name = "api"
@@ -39,6 +40,12 @@ urlpatterns = [
     path("v1/webhooks/<int:pk>", endpoint(webhooks.WebhookDetail), name="webhook"),
     path("v1/webhooks/<int:pk>/deliveries", endpoint(webhooks.DeliveryList), name="deliveries"),
     path("v1/webhooks/<int:pk>/ping", endpoint(webhooks.PingWebhook), name="ping"),
+    # The account page's section (session and CSRF, like every page).
+    path("account/tokens", account.create_token, name="account_create_token"),
+    path("account/tokens/<int:pk>/revoke", account.revoke_token, name="account_revoke_token"),
+    path("account/webhooks", account.create_webhook, name="account_create_webhook"),
+    path("account/webhooks/<int:pk>/delete", account.delete_webhook, name="account_delete_webhook"),
+    path("account/webhooks/<int:pk>/ping", account.ping_webhook, name="account_ping_webhook"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
     path("docs/", login_not_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
     path("redoc/", login_not_required(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
