@@ -6,7 +6,10 @@ leaves out takes the page's default, not "off"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
+from django.db import transaction
 from django.http import QueryDict
 from rest_framework import status
 
@@ -14,6 +17,7 @@ from api import idempotency
 from api.problems import ApiProblem, bad_request
 from transcripts.forms import UploadOptionsForm
 from transcripts.media.limits import UploadRejected, too_large_message
+from transcripts.models import Transcript
 
 
 def options_form(data) -> UploadOptionsForm:
@@ -56,18 +60,26 @@ def uploaded_file(request, field: str = "file"):
     return uploaded
 
 
-def create(request, user, data, *, files: dict | None = None) -> idempotency.Outcome:
+def create(
+    request, user, data, *, overrides: dict | None = None, then: Callable[[Transcript], None] | None = None
+) -> idempotency.Outcome:
     """Validate the options, then probe, store and queue the file, once per
-    Idempotency-Key. Raises ApiProblem with the page's messages."""
+    Idempotency-Key. `then(transcript)` runs in the same transaction, before
+    the job is queued (so a worker never sees the job without it). Raises
+    ApiProblem with the page's messages."""
     uploaded = uploaded_file(request)
     form = options_form(data)
     if not form.is_valid():
         raise form_problem(form)
 
-    def make():
+    def make() -> Transcript:
         try:
-            return form.save(user, uploaded)
+            with transaction.atomic():
+                transcript = form.save(user, uploaded, **(overrides or {}))
+                if then is not None:
+                    then(transcript)
+                return transcript
         except UploadRejected as error:
             raise bad_request("unsupported_media", str(error)) from None
 
-    return idempotency.create_once(request, user, files or {"file": uploaded}, make)
+    return idempotency.create_once(request, user, {"file": uploaded}, make)
