@@ -133,3 +133,13 @@ def exception_handler(exc, context):
     if context.get("view") is not None:
         response.exception = True
     return response
+
+
+def page_not_found(request, exception=None):
+    """handler404: the API's unknown URLs (a path parameter of the wrong
+    kind, say) answer problem details too; the pages keep Django's page."""
+    if request.path.startswith("/api/v1/"):
+        return plain_problem(request, 404, "not_found", "Not found.")
+    from django.views.defaults import page_not_found as default
+
+    return default(request, exception)

@@ -15,3 +15,5 @@ urlpatterns = [
     path("", include("transcripts.public_urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "api.problems.page_not_found"

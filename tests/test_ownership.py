@@ -23,6 +23,9 @@ from tests import support, web
 from transcripts.models import Media, Status, Transcript, TranscriptResult
 
 SKIPPED_NAMESPACES = {"admin"}
+# The API's token-authenticated routes (REST and the compatible endpoints);
+# its account-page routes take the session like every page.
+TOKEN_ROUTES = re.compile(r"^(api/v1/|v1/)")
 # URL arguments that are bearer tokens: those pages are public by design.
 PUBLIC_ARGUMENTS = re.compile(r"token|secret|signature|uidb64", re.I)
 CONVERTER = re.compile(r"<(?:(?P<kind>[^>:]+):)?(?P<name>[^>]+)>")
@@ -97,8 +100,9 @@ def urls_for(route: str, rows: list[models.Model]) -> list[str]:
 
 
 @pytest.fixture
-def alice_objects(user, speech):
-    """One of each thing a user can own: a finished and a running transcript."""
+def alice_objects(user, speech, alice_extras):
+    """One of each thing a user can own: transcripts (finished, running,
+    failed), and what hangs off them or the user (see alice_extras)."""
     path = support.speech_file("Ownership is checked on every page.")
     media = Media(
         owner=user,
@@ -121,6 +125,9 @@ def alice_objects(user, speech):
         "words": [{"text": "hello", "start": 0.0, "end": 0.5, "type": "word", "speaker_id": "speaker_0"}],
     }
     TranscriptResult.objects.create(transcript=done, data=words, original=words, text="hello")
+    from transcripts import sharing
+
+    sharing.create_link(done, label="Board")
     running = Transcript.objects.create(
         owner=user, media=media, title="Running", engine="local", status=Status.TRANSCRIBING, duration=2.0
     )
@@ -128,6 +135,21 @@ def alice_objects(user, speech):
         owner=user, media=media, title="Failed", engine="local", status=Status.FAILED, duration=2.0, error="No."
     )
     return [done, running, failed]
+
+
+@pytest.fixture
+def alice_extras(user):
+    """Rows of the other apps: a live session with a viewer link, an API token,
+    a webhook with a delivery, a share link comes with the transcript below."""
+    from api.models import ApiToken, WebhookDelivery, WebhookEndpoint
+    from realtime import services as live
+
+    session = live.start_session(user, engine="local")
+    live.create_link(session)
+    ApiToken.issue(user, name="alice's")
+    endpoint = WebhookEndpoint.objects.create(owner=user, url="https://example.com/in")
+    WebhookDelivery.objects.create(endpoint=endpoint, event="ping", payload={})
+    return session
 
 
 @pytest.mark.django_db
@@ -145,6 +167,8 @@ def test_every_object_url_answers_404_to_another_user(client, user, other_user, 
     client.force_login(other_user)
     checked = 0
     for route, name in object_routes():
+        if TOKEN_ROUTES.match(route):
+            continue  # walked with an API token below
         for url in urls_for(route, rows):
             get = client.get(url)
             post = client.post(url, {"title": "Mine now", "next": "/"})
@@ -157,6 +181,47 @@ def test_every_object_url_answers_404_to_another_user(client, user, other_user, 
     for transcript in alice_objects:
         fresh = Transcript.objects.get(pk=transcript.pk)
         assert (fresh.title, fresh.status) == (transcript.title, transcript.status)
+
+
+@pytest.mark.django_db
+def test_every_api_url_answers_404_to_another_users_token(user, other_user, alice_objects):
+    """The REST API and the Scribe-/OpenAI-compatible endpoints, walked with
+    B's API token (as Bearer and as xi-api-key), every method."""
+    from rest_framework.test import APIClient
+
+    from api.models import ApiToken
+
+    rows = owned_rows(user)
+    _, secret = ApiToken.issue(other_user, name="bob's")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_XI_API_KEY=secret)
+    checked = 0
+    for route, name in object_routes():
+        if not TOKEN_ROUTES.match(route):
+            continue
+        for url in urls_for(route, rows):
+            answers = {
+                method: getattr(client, method)(url, {"title": "Mine now", "url": "https://b.example/x"}, format="json")
+                for method in ("get", "post", "patch", "delete")
+            }
+            for method, response in answers.items():
+                assert response.status_code in (404, 405), f"{method.upper()} {url} ({name}): {response.status_code}"
+            assert any(response.status_code == 404 for response in answers.values()), f"{url} ({name}) never 404"
+            checked += 1
+    assert checked >= 40
+    for transcript in alice_objects:
+        fresh = Transcript.objects.get(pk=transcript.pk)
+        assert (fresh.title, fresh.status) == (transcript.title, transcript.status)
+    assert {type(row) for row in owned_rows(user)} == {type(row) for row in rows}  # nothing deleted
+
+
+@pytest.mark.django_db
+def test_the_walker_covers_the_api(alice_objects):
+    routes = {route for route, _ in object_routes()}
+    assert "api/v1/transcripts/<int:pk>/result/edits" in routes
+    assert "api/v1/live/sessions/<uuid:session_uuid>/links/<int:link_id>" in routes
+    assert "v1/speech-to-text/transcripts/<str:transcription_id>" in routes
+    assert "api/v1/webhooks/<int:pk>/deliveries" in routes
 
 
 @pytest.mark.django_db
