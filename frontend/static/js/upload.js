@@ -1,6 +1,7 @@
 // The upload page: each chosen or dropped file is sent on its own request
 // with its own progress bar; once stored, the row follows its job live.
 
+import { csrfToken } from "./api.js";
 import { renderJob } from "./jobs.js";
 
 const form = document.getElementById("upload-form");
@@ -45,10 +46,13 @@ function showError(row, message) {
 function send(file, row) {
   const body = new FormData(form);
   body.delete("file");
+  // The API takes a left-out option as its default: say "false" for an unticked box.
+  for (const box of form.querySelectorAll('input[type="checkbox"]')) body.set(box.name, box.checked ? "true" : "false");
   body.append("file", file, file.name);
   const request = new XMLHttpRequest();
-  request.open("POST", form.action);
+  request.open("POST", form.dataset.apiUrl);
   request.setRequestHeader("Accept", "application/json");
+  request.setRequestHeader("X-CSRFToken", csrfToken());
   request.upload.addEventListener("progress", (event) => {
     if (!event.lengthComputable) return;
     const percent = Math.floor((100 * event.loaded) / event.total);
@@ -60,13 +64,13 @@ function send(file, row) {
     request.addEventListener("load", () => {
       let answer = {};
       try { answer = JSON.parse(request.responseText); } catch { /* not JSON */ }
-      if (request.status === 201) {
+      if (request.status === 202) {
         row.dataset.jobId = answer.id;
-        row.querySelector('[data-role="name"]').outerHTML = `<a href="${answer.url}"></a>`;
+        row.querySelector('[data-role="name"]').outerHTML = `<a href="${answer.urls.page}"></a>`;
         row.querySelector(".title a").textContent = answer.title;
         renderJob(row, answer);
       } else {
-        showError(row, answer.error || `The upload failed (HTTP ${request.status}).`);
+        showError(row, answer.detail || answer.error || `The upload failed (HTTP ${request.status}).`);
       }
       resolve();
     });
