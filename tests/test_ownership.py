@@ -184,12 +184,14 @@ def test_every_object_url_answers_404_to_another_user(client, user, other_user, 
 
 
 @pytest.mark.django_db
-def test_every_api_url_answers_404_to_another_users_token(user, other_user, alice_objects):
+def test_every_api_url_answers_404_to_another_users_token(user, other_user, alice_objects, settings):
     """The REST API and the Scribe-/OpenAI-compatible endpoints, walked with
     B's API token (as Bearer and as xi-api-key), every method."""
     from rest_framework.test import APIClient
 
     from api.models import ApiToken
+
+    settings.API_RATE_CREATE = settings.API_RATE_TOKENS = settings.API_RATE_SEARCH = "100000/minute"
 
     rows = owned_rows(user)
     _, secret = ApiToken.issue(other_user, name="bob's")
