@@ -18,6 +18,7 @@ MODULES = [
     "scribe_concurrency",
     "live_local",
     "live_proxy",
+    "api_overhead",
 ]
 
 
