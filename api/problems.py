@@ -51,6 +51,11 @@ def not_found(detail: str = "Not found.") -> ApiProblem:
     return ApiProblem(status.HTTP_404_NOT_FOUND, "not_found", detail)
 
 
+def quota_problem(error: Exception) -> ApiProblem:
+    """Past the user's quota (transcripts.quotas): the page's sentence, 403."""
+    return ApiProblem(status.HTTP_403_FORBIDDEN, "quota_exceeded", str(error))
+
+
 def problem_body(status_code: int, code: str, detail: str, instance: str = "", **extra) -> dict:
     body = {
         "type": f"urn:verbatim:problem:{code}",
@@ -103,7 +108,11 @@ def _as_list(value) -> list:
 def exception_handler(exc, context):
     """DRF's exception handler, answering in problem details."""
     request = context.get("request")
-    if isinstance(exc, Http404):
+    from transcripts.quotas import QuotaExceeded
+
+    if isinstance(exc, QuotaExceeded):
+        exc = quota_problem(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) if str(exc) else "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

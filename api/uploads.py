@@ -14,10 +14,11 @@ from django.http import QueryDict
 from rest_framework import status
 
 from api import idempotency
-from api.problems import ApiProblem, bad_request
+from api.problems import ApiProblem, bad_request, quota_problem
 from transcripts.forms import UploadOptionsForm
 from transcripts.media.limits import UploadRejected, too_large_message
 from transcripts.models import Transcript
+from transcripts.quotas import QuotaExceeded
 
 
 def options_form(data) -> UploadOptionsForm:
@@ -81,5 +82,7 @@ def create(
                 return transcript
         except UploadRejected as error:
             raise bad_request("unsupported_media", str(error)) from None
+        except QuotaExceeded as error:
+            raise quota_problem(error) from None
 
     return idempotency.create_once(request, user, {"file": uploaded}, make)

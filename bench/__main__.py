@@ -19,6 +19,7 @@ MODULES = [
     "live_local",
     "live_proxy",
     "api_overhead",
+    "login_flood",
 ]
 
 

@@ -102,3 +102,27 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
     if value and not any(value.startswith(f"{scheme}://") for scheme in schemes):
         raise _refuse(name, value, "a URL starting with " + " or ".join(f"{s}://" for s in schemes))
     return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (_raw(name) or default).lower()
+    if value not in choices:
+        raise _refuse(name, value, "one of " + ", ".join(choice for choice in choices if choice))
+    return value
+
+
+def env_numbers(name: str) -> dict[str, float]:
+    """`name=number` pairs, comma-separated (`scribe=600,local=3000`)."""
+    value = _raw(name)
+    numbers: dict[str, float] = {}
+    for item in (value or "").split(","):
+        key, _, number = item.partition("=")
+        if not item.strip():
+            continue
+        try:
+            numbers[key.strip()] = float(number)
+        except ValueError:
+            raise _refuse(name, value or "", "name=number pairs such as scribe=600,local=3000") from None
+        if not key.strip() or numbers[key.strip()] < 0:
+            raise _refuse(name, value or "", "name=number pairs such as scribe=600,local=3000")
+    return numbers

@@ -8,6 +8,7 @@ part to its service.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -16,9 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 from project.env import (
     env_bool,
     env_bytes,
+    env_choice,
     env_float,
     env_int,
     env_list,
+    env_numbers,
     env_str,
     env_url,
 )
@@ -47,9 +50,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "project",
     "transcripts",
     "realtime",
+    "accounts",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -66,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -123,12 +130,59 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- accounts ----------------------------------------------------------------
+# Who may create an account: open, invite (an administrator's invite link) or
+# closed. Unset: the very first account may sign up (and becomes the
+# administrator), every later one needs an invite (accounts/signup.py).
+SIGNUP = env_choice("SIGNUP", "", ("", "open", "invite", "closed"))
+# How long an invite link stays usable.
+INVITE_DAYS = env_float("INVITE_DAYS", 7, minimum=0.01)
+# Passwords: at least this long, and not a common password, the site's name or
+# the user's own name or address with a few digits added (accounts/validators.py).
+PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12, minimum=8)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.GuessablePasswordValidator"},
 ]
+# Login throttling (django-axes): this many failed logins from one address, or
+# against one account, lock further attempts out for LOGIN_LOCKOUT_MINUTES. It
+# guards every authenticate() with a request: the login page, /admin/login/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_float("LOGIN_LOCKOUT_MINUTES", 15, minimum=0.1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # either one locks
+# A success must not wipe an address's failures: one valid account would let
+# an attacker reset the count between guesses at other accounts.
+AXES_RESET_ON_SUCCESS = False
+# Attempts during a lockout are refused without a write, so a flood costs a
+# couple of reads per request (and cannot extend the lockout forever).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
+# A refused login or reset is answered after this pause, which slows a
+# flood from each connection down to a trickle (accounts/throttle.py).
+REFUSED_LOGIN_DELAY_SECONDS = 2.0
+# Behind a reverse proxy the client's address must reach Django as
+# REMOTE_ADDR (see TRUSTED_PROXIES), or every person shares the proxy's.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# Password-reset requests: per address and per client (accounts/throttle.py).
+PASSWORD_RESET_RATE_PER_ADDRESS = "3/h"  # noqa: S105 (a rate, not a password)
+PASSWORD_RESET_RATE_PER_CLIENT = "10/h"  # noqa: S105
+# Per-user limits (the site-wide defaults; an administrator sets a user's own
+# in the admin). Unset: no limit. See transcripts/quotas.py.
+QUOTA_STORAGE_BYTES = env_bytes("QUOTA_STORAGE", 0) or None
+QUOTA_MONTHLY_MINUTES = env_numbers("QUOTA_MONTHLY_MINUTES")
+QUOTA_ACTIVE_JOBS = env_int("QUOTA_ACTIVE_JOBS", 50, minimum=1)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "transcripts:library"
 LOGOUT_REDIRECT_URL = "home"
@@ -312,12 +366,13 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Throttle counters live in the cache: Redis when there is one, else files in
-# DATA_DIR that every process of the embedded mode shares.
+# Counters shared by every web process (password-reset throttling, the API's
+# per-user throttles): Redis when there is one; the embedded mode has a
+# single web process.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "cache"}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache")}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # --- mail -------------------------------------------------------------------

@@ -6,7 +6,12 @@ from project import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/signup/<str:token>/", views.signup, name="signup_invite"),
     path("accounts/", views.account, name="account"),
+    path("accounts/invites/", views.create_invite, name="create_invite"),
+    path("accounts/invites/<int:pk>/revoke/", views.revoke_invite, name="revoke_invite"),
+    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("transcripts/", include("transcripts.urls")),
     path("live/", include("realtime.urls")),

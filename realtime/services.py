@@ -11,13 +11,13 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from realtime import recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
+from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.models import Transcript
 from transcripts.services import record_live_transcript
@@ -51,24 +51,39 @@ HEARTBEAT_SECONDS = 5.0
 
 
 def start_session(user, *, engine: str, language: str = "") -> LiveSession:
-    """Open a session, refusing past the per-user cap. The user's row is
-    locked so two sockets opened at once cannot both squeeze under it."""
+    """Open a session within the user's quota: live sessions at once, some
+    of the month's minutes for the engine and some storage left. The user's
+    row is locked so two sockets opened at once cannot both squeeze under it."""
     recover_stale_sessions(owner=user)
-    User = get_user_model()
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        active = LiveSession.objects.filter(owner=user, status=LiveStatus.ACTIVE).count()
-        if active >= settings.LIVE_MAX_SESSIONS_PER_USER:
-            raise LiveRefused(
-                "session_limit",
-                f"You already have {active} live sessions open; the limit is "
-                f"{settings.LIVE_MAX_SESSIONS_PER_USER}. Stop one to start another.",
-            )
+        quotas.lock(user)
+        check_live_quota(user, engine)
         session = LiveSession(owner=user, engine=engine, language=language[:16])
         session.title = f"Live session {timezone.localtime():%Y-%m-%d %H:%M}"
         session.recording_name = recording.storage_name(user.pk, session.uuid)
         session.save()
     return session
+
+
+def check_live_quota(user, engine: str) -> None:
+    limits = quotas.limits_for(user)
+    active = live_sessions_open(user)
+    if limits.live_sessions is not None and active >= limits.live_sessions:
+        noun = "session" if active == 1 else "sessions"
+        raise LiveRefused(
+            "session_limit",
+            f"You already have {active} live {noun} open; the limit is {limits.live_sessions}. "
+            "Stop one to start another.",
+        )
+    try:
+        quotas.check_minutes(user, limits, engine, adding=0)
+        quotas.check_storage(user, limits, adding=0)
+    except quotas.QuotaExceeded as error:
+        raise LiveRefused("quota", str(error)) from None
+
+
+def live_sessions_open(user) -> int:
+    return LiveSession.objects.filter(owner=user, status=LiveStatus.ACTIVE).count()
 
 
 def resume_session(user, session_uuid: str) -> LiveSession:

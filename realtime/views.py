@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from realtime import services
 from realtime.models import LiveLink, LiveSession
+from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.engines.registry import available_engines, default_engine
 
@@ -27,7 +27,7 @@ def live_page(request: HttpRequest) -> HttpResponse:
         {
             "engines": available_engines(),
             "default_engine": default_engine(),
-            "max_sessions": settings.LIVE_MAX_SESSIONS_PER_USER,
+            "max_sessions": quotas.limits_for(request.user).live_sessions,
         },
     )
 

@@ -17,3 +17,8 @@ from project.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast sign-ups in tests
 # Tell this process's connections apart from those of the sites the tests start.
 DATABASES["default"]["OPTIONS"]["application_name"] = "verbatim-tests"  # noqa: F405
+# Throttling counters in this process's memory, emptied before each test
+# (conftest.py); the sites tests start use Redis as in production.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Refused logins are answered at once here (the pause is for floods).
+REFUSED_LOGIN_DELAY_SECONDS = 0

@@ -118,3 +118,20 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_env_choice_reads_one_of_its_choices_and_refuses_others(environ):
+    environ("VERBATIM_SIGNUP", "Invite")
+    assert env.env_choice("VERBATIM_SIGNUP", "", ("", "open", "invite")) == "invite"
+    environ("VERBATIM_SIGNUP", "everyone")
+    with pytest.raises(ImproperlyConfigured, match="VERBATIM_SIGNUP.*one of open, invite"):
+        env.env_choice("VERBATIM_SIGNUP", "", ("", "open", "invite"))
+
+
+def test_env_numbers_reads_name_number_pairs(environ):
+    environ("VERBATIM_MINUTES", "scribe=600, local=1.5")
+    assert env.env_numbers("VERBATIM_MINUTES") == {"scribe": 600.0, "local": 1.5}
+    for bad in ("scribe", "scribe=lots", "=5", "scribe=-1"):
+        environ("VERBATIM_MINUTES", bad)
+        with pytest.raises(ImproperlyConfigured, match="VERBATIM_MINUTES"):
+            env.env_numbers("VERBATIM_MINUTES")

@@ -288,3 +288,36 @@ class ShareLink(TokenLink):
 
     def __str__(self) -> str:
         return self.label or f"Share link {self.pk}"
+
+
+class Quota(models.Model):
+    """A user's own limits, set by an administrator; a blank field means the
+    site-wide default (settings QUOTA_*, LIVE_MAX_SESSIONS_PER_USER). Read
+    through transcripts.quotas.limits_for()."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
+    storage_bytes = models.BigIntegerField(null=True, blank=True, help_text="Bytes of recordings kept.")
+    # {engine name: minutes per calendar month}; an engine left out has the site default.
+    monthly_minutes = models.JSONField(default=dict, blank=True)
+    active_jobs = models.PositiveIntegerField(null=True, blank=True, help_text="Jobs queued or running at once.")
+    live_sessions = models.PositiveIntegerField(null=True, blank=True, help_text="Live sessions open at once.")
+
+    def __str__(self) -> str:
+        return f"Quota of user {self.user_id}"
+
+
+class EngineUsage(models.Model):
+    """Audio sent to an engine, counted when the job is queued (or a live
+    session ends). Kept when the transcript is deleted, so deleting does not
+    give minutes back: the provider was paid all the same."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="engine_usage")
+    engine = models.CharField(max_length=20)
+    seconds = models.FloatField()
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "engine", "created"])]
+
+    def __str__(self) -> str:
+        return f"{self.seconds:.0f} s of {self.engine}"

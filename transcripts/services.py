@@ -11,6 +11,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from transcripts import quotas
 from transcripts.engines.base import EngineResult, TranscriptionOptions
 from transcripts.engines.registry import default_engine, engine_paths, is_configured
 from transcripts.jobs.progress import publish_job
@@ -31,6 +32,8 @@ class Refused(Exception):
 
 def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions) -> Transcript:
     """Probe an uploaded file, store it under a name of ours and queue its job.
+    Raises UploadRejected for a file we cannot take, QuotaExceeded past the
+    user's quota.
 
     On any refusal nothing is kept: no row, no stored file (the temporary
     upload is removed by Django when the request ends).
@@ -67,6 +70,8 @@ def create_transcript(
     media = media_for(user, info, original_name=content.name or title, size=content.size)
     try:
         with transaction.atomic():
+            quotas.lock(user)
+            quotas.check_new_job(user, engine, info.duration, size=content.size)
             media.file.save("upload", content, save=False)
             media.save()
             transcript = Transcript.objects.create(
@@ -77,6 +82,7 @@ def create_transcript(
                 options=options.to_dict(),
                 duration=info.duration,
             )
+            quotas.record(user, engine, info.duration)
             transaction.on_commit(lambda: enqueue(transcript))
     except BaseException:
         if media.file.name:
@@ -96,7 +102,33 @@ def cancel(transcript: Transcript) -> bool:
 
 
 def retry(transcript: Transcript) -> bool:
-    changed = transcript.requeue(reset_attempts=True)
+    """Run a failed or cancelled job again (its audio is sent again, so it
+    counts against the quota again). False when it is neither."""
+    with transaction.atomic():
+        quotas.lock(transcript.owner)
+        retryable = Transcript.objects.filter(pk=transcript.pk, status__in=(Status.FAILED, Status.CANCELLED))
+        if not retryable.exists():
+            return False
+        quotas.check_new_job(transcript.owner, transcript.engine, transcript.duration or 0)
+        changed = transcript.requeue(reset_attempts=True)
+        if changed:
+            quotas.record(transcript.owner, transcript.engine, transcript.duration)
+            transaction.on_commit(lambda: enqueue(transcript))
+            publish_job(transcript.pk)
+    return changed
+
+
+def requeue(transcript: Transcript) -> bool:
+    """Send a queued or running job to a worker again, as the sweeper does
+    when a worker died or a broker message was lost; its attempts are kept
+    (a duplicate delivery is a no-op). A job waiting on Scribe is left to
+    reconciliation: sending it again could pay for it twice."""
+    if transcript.status == Status.QUEUED:
+        changed = True
+    elif transcript.status == Status.TRANSCRIBING:
+        changed = transcript.requeue(reset_attempts=False)
+    else:
+        return False
     if changed:
         transaction.on_commit(lambda: enqueue(transcript))
         publish_job(transcript.pk)
@@ -123,6 +155,8 @@ def retranscribe(transcript: Transcript, *, engine: str | None = None) -> Transc
         engine = default_engine()
     language = (transcript.options or {}).get("language")
     with transaction.atomic():
+        quotas.lock(transcript.owner)
+        quotas.check_new_job(transcript.owner, engine, transcript.duration or 0)
         batch = Transcript.objects.create(
             owner=transcript.owner,
             media=transcript.media,
@@ -131,6 +165,7 @@ def retranscribe(transcript: Transcript, *, engine: str | None = None) -> Transc
             options=TranscriptionOptions(language=language).to_dict(),
             duration=transcript.duration,
         )
+        quotas.record(transcript.owner, engine, transcript.duration)
         transaction.on_commit(lambda: enqueue(batch))
     return batch
 
@@ -177,6 +212,7 @@ def record_live_transcript(
         duration=duration,
         started_at=started_at,
     )
+    quotas.record(owner_id, engine, duration)
     finish(transcript.pk, EngineResult(transcript=words))
     transcript.refresh_from_db()
     return transcript

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from api.models import IdempotencyKey
@@ -217,3 +218,16 @@ def test_another_users_transcript_is_404(bob_api, user):
         assert_problem(bob_api.get(url), 404)
     assert_problem(bob_api.delete(f"{URL}/{transcript.pk}"), 404)
     assert Transcript.objects.filter(pk=transcript.pk).exists()
+
+
+def test_past_the_quota_the_api_says_why(api, token, recording, settings):
+    settings.QUOTA_ACTIVE_JOBS = 1
+    assert upload(api, recording).status_code == 202
+    body = assert_problem(upload(api, recording), 403, "quota_exceeded")
+    assert "1" in body["detail"] and Transcript.objects.count() == 1
+    client = Client()
+    with recording.open("rb") as file:
+        refused = client.post(
+            "/v1/speech-to-text", {"model_id": "scribe_v2", "file": file}, headers={"xi-api-key": token}
+        )
+    assert refused.status_code == 403 and refused.json()["detail"]["code"] == "quota_exceeded"

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from transcripts import services
 from transcripts.forms import RenameForm
 from transcripts.models import Transcript
+from transcripts.quotas import QuotaExceeded
 from transcripts.views.common import back, job_json, owned_transcript, safe_next
 
 
@@ -50,8 +51,11 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     transcript = owned_transcript(request, pk)
-    if not services.retry(transcript):
-        messages.info(request, "Only a failed or cancelled job can be retried.")
+    try:
+        if not services.retry(transcript):
+            messages.info(request, "Only a failed or cancelled job can be retried.")
+    except QuotaExceeded as error:
+        messages.error(request, str(error))
     return back(request, transcript)
 
 
@@ -60,7 +64,7 @@ def retranscribe(request: HttpRequest, pk: int) -> HttpResponse:
     transcript = owned_transcript(request, pk)
     try:
         batch = services.retranscribe(transcript, engine=request.POST.get("engine") or None)
-    except services.Refused as error:
+    except (services.Refused, QuotaExceeded) as error:
         messages.error(request, str(error))
         return redirect(transcript.get_absolute_url())
     messages.success(request, "A batch transcription of this recording was queued; the transcript is kept.")

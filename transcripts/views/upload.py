@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from transcripts.formatting import human_size
 from transcripts.forms import UploadOptionsForm
 from transcripts.media.limits import UploadRejected, too_large_message
+from transcripts.quotas import QuotaExceeded
 from transcripts.views.common import job_json
 
 
@@ -42,4 +43,6 @@ def upload(request: HttpRequest) -> JsonResponse:
         transcript = form.save(request.user, uploaded)
     except UploadRejected as error:
         return JsonResponse({"error": str(error)}, status=400)
+    except QuotaExceeded as error:
+        return JsonResponse({"error": str(error)}, status=403)
     return job_json(transcript.pk, status=201)
