@@ -111,30 +111,29 @@ class EditedSerializer(serializers.Serializer):
     html = serializers.CharField(required=False, help_text="The rendered transcript (with ?include=html).")
 
 
-class ShareLinkSerializer(serializers.ModelSerializer):
+class TokenLinkSerializer(serializers.ModelSerializer):
+    """A link that opens something by its token: the URL only in the answer
+    that made it (the token is in `context["tokens"]` then, never again)."""
+
     active = serializers.BooleanField(source="is_live")
     url = serializers.SerializerMethodField(help_text="Only in the answer that created the link.")
+    url_name = ""  # the URL the token opens
 
-    class Meta:
-        model = ShareLink
-        fields = (
-            "id",
-            "label",
-            "allow_audio",
-            "allow_download",
-            "created",
-            "expires_at",
-            "revoked_at",
-            "active",
-            "url",
-        )
-
-    def get_url(self, link: ShareLink) -> str | None:
+    def get_url(self, link) -> str | None:
         token = self.context.get("tokens", {}).get(link.pk)
         request = self.context.get("request")
         if not token or request is None:
             return None
-        return request.build_absolute_uri(reverse("share", args=[token]))
+        return request.build_absolute_uri(reverse(self.url_name, args=[token]))
+
+
+class ShareLinkSerializer(TokenLinkSerializer):
+    url_name = "share"
+
+    class Meta:
+        model = ShareLink
+        fields = ("id", "label", "allow_audio", "allow_download", "created", "expires_at", "revoked_at")
+        fields = (*fields, "active", "url")
 
 
 class ShareCreateSerializer(serializers.Serializer):
@@ -191,20 +190,12 @@ class LiveLinkCreateSerializer(serializers.Serializer):
     expires = serializers.ChoiceField(choices=["", "1h", "1d", "7d"], required=False, default="")
 
 
-class LiveLinkSerializer(serializers.ModelSerializer):
-    active = serializers.BooleanField(source="is_live")
-    url = serializers.SerializerMethodField(help_text="Only in the answer that created the link.")
+class LiveLinkSerializer(TokenLinkSerializer):
+    url_name = "realtime:viewer"
 
     class Meta:
         model = LiveLink
         fields = ("id", "created", "expires_at", "revoked_at", "active", "url")
-
-    def get_url(self, link: LiveLink) -> str | None:
-        token = self.context.get("tokens", {}).get(link.pk)
-        request = self.context.get("request")
-        if not token or request is None:
-            return None
-        return request.build_absolute_uri(reverse("realtime:viewer", args=[token]))
 
 
 class WebhookSerializer(serializers.ModelSerializer):

@@ -124,8 +124,12 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "verbatim.sqlite3",
-            # The web process and the worker write to the same file.
-            "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"},
+            # The web process and the worker write to the same file. A
+            # transaction takes the write lock when it begins (IMMEDIATE), so
+            # one that reads before it writes waits its turn instead of
+            # failing at once with "database is locked" (its snapshot would
+            # be stale); the timeout bounds the wait.
+            "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import zlib
 
-from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import get_language_info
-from django.views.decorators.csrf import csrf_exempt
 
 from api import uploads
 from api.compat import scribe
+from api.compat.contract import ContractError, contract_view
 from api.compat.scribe_shapes import ISO_639_3
-from api.problems import ApiProblem
 from transcripts import exports
 from transcripts.exports.subtitles import CueOptions
 from transcripts.models import Status, Transcript, TranscriptResult
@@ -30,13 +28,12 @@ GRANULARITIES = ("segment", "word")
 SEGMENT_PAUSE_SECONDS, SEGMENT_MAX_SECONDS = 1.0, 30.0
 
 
-class OpenAIError(Exception):
+class OpenAIError(ContractError):
     def __init__(self, status: int, message: str, *, code: str | None = None, param: str | None = None, headers=None):
-        super().__init__(message)
-        self.status, self.code, self.param, self.headers = status, code, param, headers or {}
+        super().__init__(status, code, message, param=param, headers=headers)
 
 
-def error_response(error: OpenAIError) -> JsonResponse:
+def error_response(error: ContractError) -> JsonResponse:
     kind = "invalid_request_error" if error.status < 500 else "server_error"
     body = {"error": {"message": str(error), "type": kind, "param": error.param, "code": error.code}}
     response = JsonResponse(body, status=error.status)
@@ -45,22 +42,7 @@ def error_response(error: OpenAIError) -> JsonResponse:
     return response
 
 
-def openai_endpoint(view):
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except OpenAIError as error:
-            return error_response(error)
-        except scribe.ScribeError as error:  # the shared helpers speak Scribe; say it OpenAI's way
-            return error_response(OpenAIError(error.status, str(error), code=error.code, headers=error.headers))
-        except ApiProblem as problem:
-            param = next(iter(problem.extra.get("errors", {})), None)
-            return error_response(
-                OpenAIError(problem.status_code, str(problem.detail), code=problem.problem_code, param=param)
-            )
-
-    wrapped.__name__ = view.__name__
-    return csrf_exempt(login_not_required(wrapped))
+openai_endpoint = contract_view(error_response)
 
 
 def required(request: HttpRequest, name: str) -> str:

@@ -16,17 +16,15 @@ import time
 import uuid
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from api import throttles, uploads
 from api.authentication import bearer_secret, token_user
 from api.compat import scribe_shapes
+from api.compat.contract import ContractError, contract_view
 from api.models import ScribeRequest, SocketPurpose, SocketToken, WebhookEndpoint, WebhookEvent
-from api.problems import ApiProblem
 from transcripts import services
 from transcripts.models import ACTIVE_STATUSES, Status, Transcript
 
@@ -36,13 +34,11 @@ TOKEN_TYPES = (SocketPurpose.REALTIME_SCRIBE, SocketPurpose.BATCH_SCRIBE)
 FIRST_POLL_SECONDS, MAX_POLL_SECONDS = 0.05, 0.5
 
 
-class ScribeError(Exception):
-    def __init__(self, status: int, code: str, message: str, *, param: str | None = None, headers=None):
-        super().__init__(message)
-        self.status, self.code, self.param, self.headers = status, code, param, headers or {}
+class ScribeError(ContractError):
+    pass
 
 
-def error_response(error: ScribeError) -> JsonResponse:
+def error_response(error: ContractError) -> JsonResponse:
     """Scribe's envelope: {"detail": {type, code, message, status, request_id, param}}."""
     kind = "authentication_error" if error.status == 401 else "validation_error" if error.status < 500 else "error"
     detail = {
@@ -66,25 +62,7 @@ def missing(field: str) -> JsonResponse:
     )
 
 
-def scribe_endpoint(view):
-    """CSRF-free, no login redirect, errors in Scribe's envelope."""
-
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except ScribeError as error:
-            return error_response(error)
-        except ApiProblem as problem:
-            return error_response(from_problem(problem))
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return csrf_exempt(login_not_required(wrapped))
-
-
-def from_problem(problem: ApiProblem) -> ScribeError:
-    param = next(iter(problem.extra.get("errors", {})), None)
-    return ScribeError(problem.status_code, problem.problem_code, str(problem.detail), param=param)
+scribe_endpoint = contract_view(error_response)
 
 
 def authenticate(request: HttpRequest, *, batch_token: bool = False, writes: bool = True):
