@@ -31,7 +31,7 @@ from transcripts.models import ACTIVE_STATUSES, Status, Transcript
 ACCEPTED = "Request accepted. Transcription result will be sent to the webhook."
 TOKEN_TYPES = (SocketPurpose.REALTIME_SCRIBE, SocketPurpose.BATCH_SCRIBE)
 # How often a synchronous request looks at its job: soon at first, then calmer.
-FIRST_POLL_SECONDS, MAX_POLL_SECONDS = 0.05, 0.5
+FIRST_POLL_SECONDS, MAX_POLL_SECONDS = 0.05, 0.2
 
 
 class ScribeError(ContractError):
