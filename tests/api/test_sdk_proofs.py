@@ -41,7 +41,14 @@ def key(user) -> str:
     return ApiToken.issue(user, name="sdk")[1]
 
 
-def test_elevenlabs_sdk_converts_in_sync_mode_and_reads_back(site, key, user, recording):
+def test_the_official_sdks_against_a_running_site(site, key, user, recording):
+    """One site for the synchronous proofs (each site costs a Daphne and a worker)."""
+    elevenlabs_sync(site, key, user, recording)
+    openai_formats(site, key, recording)
+    openai_errors(site, key, recording)
+
+
+def elevenlabs_sync(site, key, user, recording):
     client = ElevenLabs(api_key=key, base_url=site.base_url)
     with recording.open("rb") as file:
         result = client.speech_to_text.convert(
@@ -99,7 +106,7 @@ def test_elevenlabs_sdk_webhook_mode_delivers_a_signed_result(site, key, user, r
     assert {json.loads(r.body)["type"] for r in receiver.requests} == {"transcript.done", event["type"]}
 
 
-def test_openai_sdk_every_response_format_parses_back(site, key, recording):
+def openai_formats(site, key, recording):
     client = OpenAI(api_key=key, base_url=site.base_url + "/v1", max_retries=0)
 
     def create(**options):
@@ -119,7 +126,7 @@ def test_openai_sdk_every_response_format_parses_back(site, key, recording):
     assert Transcript.objects.filter(status=Status.DONE).count() == 5  # each request is in the library
 
 
-def test_openai_sdk_errors_are_openais(site, key, recording):
+def openai_errors(site, key, recording):
     from openai import AuthenticationError, BadRequestError
 
     with recording.open("rb") as file, pytest.raises(AuthenticationError):
