@@ -16,7 +16,7 @@ from rest_framework import status
 from api import idempotency
 from api.problems import ApiProblem, bad_request, quota_problem
 from transcripts.forms import UploadOptionsForm
-from transcripts.media.limits import UploadRejected, too_large_message
+from transcripts.media.limits import UploadRejected, UploadTooLarge, too_large_message
 from transcripts.models import Transcript
 from transcripts.quotas import QuotaExceeded
 
@@ -80,6 +80,8 @@ def create(
                 if then is not None:
                     then(transcript)
                 return transcript
+        except UploadTooLarge as error:
+            raise ApiProblem(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large", str(error)) from None
         except UploadRejected as error:
             raise bad_request("unsupported_media", str(error)) from None
         except QuotaExceeded as error:

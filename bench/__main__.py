@@ -14,6 +14,7 @@ import sys
 MODULES = [
     "pipeline_overhead",
     "upload_memory",
+    "resumable_upload",
     "transcript_page",
     "scribe_concurrency",
     "live_local",

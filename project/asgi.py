@@ -2,10 +2,15 @@ import gc
 import os
 import sys
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from project.upload_guard import BodySizeGuard, SpoolingASGIHandler  # noqa: E402
+
+# get_asgi_application(), with request bodies spooled under DATA_DIR.
+django_asgi_app = SpoolingASGIHandler()
 
 # Imported after Django is set up: the consumers import models.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
@@ -14,7 +19,6 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from api.compat import routing as compat_routes  # noqa: E402
 from api.socket_auth import TokenSocketAuth  # noqa: E402
-from project.upload_guard import BodySizeGuard  # noqa: E402
 from realtime import routing as live_routes  # noqa: E402
 from transcripts import routing as job_routes  # noqa: E402
 

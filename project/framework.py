@@ -4,8 +4,10 @@ refuses to start on versions these were not tested with (TESTED_VERSIONS):
 an upgrade must come with a look at the patched code and its tests.
 
 - Daphne's request body handling: body limits apply while a body is still
-  arriving, multipart bodies are not parsed into memory by Twisted, and a
-  large body reaches the application in pieces (`protect_daphne`).
+  arriving, multipart bodies are not parsed into memory by Twisted, a large
+  body reaches the application in pieces, and Twisted spools bodies under
+  FILE_UPLOAD_TEMP_DIR (or, where the limit allows, in memory), never in the
+  system temp directory (`protect_daphne`).
 - Autobahn's close codes: the live socket closes with 1009 and 1013
   (`allow_close_codes`).
 
@@ -18,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 from importlib.metadata import version
 from io import BytesIO
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from project.upload_guard import body_limit_for, too_large_response
@@ -63,7 +67,6 @@ def protect_daphne() -> None:
 
     if getattr(WebRequest, "_body_size_guarded", False):
         return
-    original_got_length = WebRequest.gotLength
     original_content_chunk = WebRequest.handleContentChunk
     original_process = WebRequest.process
 
@@ -73,14 +76,15 @@ def protect_daphne() -> None:
         # cost over 10 GB of RAM. Django parses the body itself, streaming.
         self._parsePOSTFormSubmission = False
         path = unquote(bytes(getattr(self.channel, "_path", b"/")).split(b"?", 1)[0].decode("latin-1"))
-        self._body_limit, self._body_message = body_limit_for({"path": path})
+        self._body_limit, self._body_message, in_memory = body_limit_for({"path": path})
         self._body_received = 0
         self._body_refused = False
         if length is not None and length > self._body_limit:
             self.content = BytesIO()
             refuse_early(self)
             return None
-        return original_got_length(self, length)
+        self.content = body_spool(length, in_memory)
+        return None
 
     def handleContentChunk(self, data):  # noqa: N802
         if getattr(self, "_body_refused", False):
@@ -95,11 +99,12 @@ def protect_daphne() -> None:
         if getattr(self, "_body_refused", False):
             return None  # answered already; the application never sees it
         body = self.content
-        if isinstance(body, BytesIO):  # a small body (Twisted keeps those in memory)
+        if isinstance(body, BytesIO) and body.getbuffer().nbytes < SMALL_BODY_BYTES:
             return original_process(self)
         # Daphne would put the whole body into the application's queue at
-        # once (1 GB of upload, 1 GB of RAM). Let it queue an empty body, then
-        # feed the real one as the application reads it.
+        # once (1 GB of upload, 1 GB of RAM), in 8 KiB messages (a thousand
+        # for a resumable upload's 8 MiB piece). Let it queue an empty body,
+        # then feed the real one, in 1 MiB messages, as the application reads it.
         self.content = BytesIO()
         try:
             result = original_process(self)
@@ -117,6 +122,20 @@ def protect_daphne() -> None:
     WebRequest.handleContentChunk = handleContentChunk
     WebRequest.process = process
     WebRequest._body_size_guarded = True
+
+
+# Twisted keeps bodies under this size in memory (its own threshold).
+SMALL_BODY_BYTES = 100_000
+
+
+def body_spool(length: int | None, in_memory: bool):
+    """Where Twisted collects a request body: Twisted's own choice
+    (`_getContentFile`), with the file under FILE_UPLOAD_TEMP_DIR rather
+    than the system temp directory, and memory for bodies the limits say
+    are small enough (the limit itself bounds them)."""
+    if in_memory or (length is not None and length < SMALL_BODY_BYTES):
+        return BytesIO()
+    return tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)
 
 
 # The body goes to the application in pieces of this size, at most this many

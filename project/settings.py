@@ -201,13 +201,24 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
-FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+# Every temporary file (request bodies spooled by Twisted and Django, upload
+# handler files, live recordings spooled for object storage) goes here, never
+# to the system temp directory (often RAM, or a container's writable layer).
+TEMP_DIR = Path(env_str("TEMP_DIR", str(DATA_DIR / "tmp"))).resolve()
+FILE_UPLOAD_TEMP_DIR = TEMP_DIR
 FILE_UPLOAD_HANDLERS = ["transcripts.media.upload_handler.LimitedTemporaryFileUploadHandler"]
 # The body limit of each request, by path (read by project/upload_guard.py).
 REQUEST_BODY_LIMITS = "transcripts.media.limits.body_limit_for"
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 S3_BUCKET = env_str("S3_BUCKET")
+# Presigned media URLs (the probe, Scribe's source_url) live this long.
+MEDIA_URL_EXPIRY_SECONDS = env_int("MEDIA_URL_EXPIRY_SECONDS", 300, minimum=30)
+# Parts of S3 multipart uploads (resumable uploads, live recordings); S3's
+# minimum for every part but the last is 5 MiB.
+S3_PART_SIZE = env_bytes("S3_PART_SIZE", 8 * 1024**2)
+if S3_PART_SIZE < 5 * 1024**2:
+    raise ImproperlyConfigured("S3_PART_SIZE must be at least 5MiB (S3's smallest multipart part).")
 _media_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 if S3_BUCKET:
     _media_storage = {
@@ -219,8 +230,10 @@ if S3_BUCKET:
             "access_key": env_str("S3_ACCESS_KEY_ID") or None,
             "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
             "default_acl": None,
+            # Presigned URLs signed with SigV4, which every region accepts (SigV2 is retired).
+            "signature_version": "s3v4",
             "file_overwrite": False,
-            "querystring_expire": 3600,
+            "querystring_expire": MEDIA_URL_EXPIRY_SECONDS,
         },
     }
 STORAGES = {
@@ -238,6 +251,11 @@ MAX_MEDIA_SECONDS = env_float("MAX_MEDIA_DURATION", 10 * 3600, minimum=1)
 PROBE_TIMEOUT_SECONDS = env_float("PROBE_TIMEOUT", 60, minimum=1)
 # Django's own cap on non-file form fields; file parts are limited by ours.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Resumable (tus) uploads: the largest piece one request may carry (the page
+# sends pieces of this size), and how long an unfinished upload is kept after
+# its last piece before it is swept away.
+UPLOAD_CHUNK_SIZE = env_bytes("UPLOAD_CHUNK_SIZE", 8 * 1024**2)
+UPLOAD_EXPIRY_SECONDS = env_int("UPLOAD_EXPIRY_SECONDS", 24 * 3600, minimum=60)
 
 # --- jobs -------------------------------------------------------------------
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
@@ -273,6 +291,12 @@ SCRIBE_WEBHOOK_MIN_SECONDS = env_float("SCRIBE_WEBHOOK_MIN_DURATION", 0, minimum
 # With S3 media storage, give Scribe a presigned HTTPS link (source_url)
 # instead of uploading the file through the worker.
 SCRIBE_SEND_MEDIA_URLS = env_bool("SCRIBE_SEND_MEDIA_URLS", True)
+# Presigned links are HTTPS-only unless this is on: for an S3-compatible
+# server on a private network (or loopback, in tests) that Scribe can reach.
+SCRIBE_MEDIA_URLS_ALLOW_HTTP = env_bool("SCRIBE_MEDIA_URLS_ALLOW_HTTP", False)
+# How long the link given to Scribe stays valid: Scribe fetches it when the
+# request arrives, or later when it queues a long recording in webhook mode.
+SCRIBE_MEDIA_URL_EXPIRY_SECONDS = env_int("SCRIBE_MEDIA_URL_EXPIRY_SECONDS", 900, minimum=60)
 # Empty: Scribe when a key is set, else local (transcripts/engines/registry.py).
 DEFAULT_ENGINE = env_str("DEFAULT_ENGINE")
 
@@ -298,6 +322,9 @@ LIVE_LOCAL_THREADS = env_int("LIVE_LOCAL_THREADS", 2, minimum=1)
 LIVE_RESUME_WAIT_SECONDS = env_float("LIVE_RESUME_WAIT_SECONDS", 10, minimum=0)
 # An active session whose consumer has not been seen this long is recovered (saved as ended).
 LIVE_STALE_SECONDS = env_int("LIVE_STALE_SECONDS", 120, minimum=10)
+# With object storage, the live recording is saved to the bucket this often
+# (what a crashed web process can lose), and resumed from there on any node.
+LIVE_RECORDING_CHECKPOINT_SECONDS = env_float("LIVE_RECORDING_CHECKPOINT_SECONDS", 5, minimum=0.5)
 
 # --- developer API (api/) ---------------------------------------------------------
 # Per-user request rates (DRF's "N/second|minute|hour|day") for creating
@@ -442,6 +469,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(SWEEP_INTERVAL_SECONDS),
     },
     # Live sessions left open by a crashed or restarted web process become transcripts.
+    # Resumable uploads abandoned past UPLOAD_EXPIRY_SECONDS: their pieces are removed.
+    "sweep-expired-uploads": {
+        "task": "transcripts.tasks.sweep_expired_uploads",
+        "schedule": float(SWEEP_INTERVAL_SECONDS),
+    },
     "recover-live-sessions": {
         "task": "realtime.tasks.recover_live_sessions",
         "schedule": float(LIVE_STALE_SECONDS),
@@ -457,7 +489,7 @@ for _directory in (
     DATA_DIR,
     STATIC_ROOT,
     MEDIA_ROOT,
-    FILE_UPLOAD_TEMP_DIR,
+    TEMP_DIR,
     BROKER_DIR / "queue",
     BROKER_DIR / "control",
 ):

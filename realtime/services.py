@@ -290,7 +290,7 @@ def discard_session(session_id: int) -> None:
     session = LiveSession.objects.filter(pk=session_id, status=LiveStatus.ACTIVE).first()
     if session is None or session.segments.exists():
         return
-    recording.local_path(session.recording_name).unlink(missing_ok=True)
+    recording.discard(session.recording_name)
     session.delete()
 
 

@@ -146,3 +146,27 @@ def pytest_collection_modifyitems(config, items):
     in the main thread while the session's browser lives, and an asyncio test
     after it fails with "Runner.run() cannot be called from a running event loop"."""
     items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
+
+
+# --- S3 on loopback (tests/s3.py) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    from tests.s3 import start_s3_server
+
+    server = start_s3_server(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    return s3_server.new_bucket()
+
+
+@pytest.fixture
+def s3_media(settings, s3_server, s3_bucket) -> str:
+    """Media in a fresh bucket on the loopback S3 server, for this test's process."""
+    settings.STORAGES = s3_server.storages(s3_bucket)
+    return s3_bucket

@@ -118,7 +118,8 @@ class ConnectionWatch:
                 time.sleep(self.interval)
 
     def count(self, connection, state: str | None = None) -> int:
-        query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+        # Only this test's database: other suites on the same server run sites named "verbatim" too.
+        query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()"
         params: list = [self.application_name]
         if state:
             query += " AND state = %s"

@@ -20,7 +20,9 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests import support, web
-from transcripts.models import Media, Status, Transcript, TranscriptResult
+from transcripts import resumable
+from transcripts.engines import TranscriptionOptions
+from transcripts.models import Media, ResumableUpload, Status, Transcript, TranscriptResult
 
 SKIPPED_NAMESPACES = {"admin"}
 # The API's token-authenticated routes (REST and the compatible endpoints);
@@ -134,6 +136,7 @@ def alice_objects(user, speech, alice_extras):
     failed = Transcript.objects.create(
         owner=user, media=media, title="Failed", engine="local", status=Status.FAILED, duration=2.0, error="No."
     )
+    resumable.open_upload(user, length=5000, filename="half.wav", engine="local", options=TranscriptionOptions())
     return [done, running, failed]
 
 
@@ -163,7 +166,7 @@ def test_the_walker_finds_the_object_urls():
 @pytest.mark.django_db
 def test_every_object_url_answers_404_to_another_user(client, user, other_user, alice_objects):
     rows = owned_rows(user)
-    assert {type(row) for row in rows} >= {Transcript, Media, TranscriptResult}
+    assert {type(row) for row in rows} >= {Transcript, Media, TranscriptResult, ResumableUpload}
     client.force_login(other_user)
     checked = 0
     for route, name in object_routes():

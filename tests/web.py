@@ -4,6 +4,7 @@ WebSocket, and waiting for a job's state in the database."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from pathlib import Path
@@ -94,3 +95,31 @@ class JobSocket:
     def close(self) -> None:
         self.connection.close()
         self.thread.join(5)
+
+
+TUS_PATH = "/transcripts/tus/"
+
+
+def tus_metadata(**values: str) -> str:
+    """An Upload-Metadata header: `key base64(value)` pairs."""
+    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items())
+
+
+def tus_upload(http: httpx.Client, path: Path, piece: int = 1024 * 1024, engine: str = "local", **fields: str) -> int:
+    """Upload `path` through the resumable endpoint in pieces; the new transcript's id."""
+    data = path.read_bytes()
+    encoded = tus_metadata(filename=path.name, engine=engine, **fields)
+    headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": encoded}
+    created = http.post(TUS_PATH, headers=headers)
+    assert created.status_code == 201, created.text
+    location, offset = created.headers["Location"], 0
+    while offset < len(data):
+        piece_headers = {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        }
+        response = http.patch(location, headers=piece_headers, content=data[offset : offset + piece])
+        assert response.status_code == 204, response.text
+        offset = int(response.headers["Upload-Offset"])
+    return int(response.headers["Transcript-Location"].strip("/").rsplit("/", 1)[1])

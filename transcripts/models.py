@@ -290,6 +290,37 @@ class ShareLink(TokenLink):
         return self.label or f"Share link {self.pk}"
 
 
+class ResumableUpload(models.Model):
+    """A file arriving piece by piece (the tus protocol), assembled in its
+    final place in storage as it comes (`transcripts.media.assembly`). Once
+    every byte is in, it is probed and becomes a transcript; an upload left
+    unfinished past `expires_at` is swept away with its pieces."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resumable_uploads")
+    length = models.BigIntegerField()  # declared by the client (Upload-Length)
+    offset = models.BigIntegerField(default=0)  # bytes stored so far
+    filename = models.CharField(max_length=255)
+    engine = models.CharField(max_length=20)
+    options = models.JSONField(default=dict, blank=True)  # TranscriptionOptions
+    metadata = models.CharField(max_length=4000, blank=True)  # Upload-Metadata as received
+    storage_name = models.CharField(max_length=300)
+    # The storage's own bookkeeping (an S3 multipart upload id and its parts' ETags).
+    assembly = models.JSONField(default=dict, blank=True)
+    transcript = models.OneToOneField(
+        Transcript, null=True, blank=True, on_delete=models.SET_NULL, related_name="resumable_upload"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.offset}/{self.length})"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.offset >= self.length
+
+
 class Quota(models.Model):
     """A user's own limits, set by an administrator; a blank field means the
     site-wide default (settings QUOTA_*, LIVE_MAX_SESSIONS_PER_USER). Read

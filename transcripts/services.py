@@ -17,9 +17,9 @@ from transcripts.engines.registry import default_engine, engine_paths, is_config
 from transcripts.jobs.progress import publish_job
 from transcripts.jobs.queue import enqueue
 from transcripts.jobs.runner import finish
-from transcripts.media import pcm
+from transcripts.media import pcm, storage
 from transcripts.media.limits import UploadRejected, check_limits
-from transcripts.media.probe import MediaInfo, ProbeError, probe
+from transcripts.media.probe import MediaInfo, ProbeError, probe, probe_url
 from transcripts.models import Media, Status, Transcript
 
 
@@ -48,6 +48,48 @@ def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions)
     return create_transcript(user, uploaded, info, title=title, engine=engine, options=options)
 
 
+def create_stored_upload(
+    user, name: str, *, size: int, original_name: str, engine: str, options: TranscriptionOptions
+) -> Transcript:
+    """A transcript for a file already in its final place in storage (a
+    finished resumable upload, whoever received it): probed where it lies and
+    refused as any upload is (UploadRejected, or QuotaExceeded past the
+    user's quota). On a refusal the stored file is deleted, so nothing is
+    left behind."""
+    try:
+        check_limits(size)
+        info = probe_stored(name, size)
+        check_limits(size, info)
+    except UploadRejected:
+        default_storage.delete(name)
+        raise
+    title = Path(original_name or "Recording").stem[:200] or "Recording"
+    media = media_for(user, info, original_name=original_name or title, size=size)
+    media.file.name = name
+    try:
+        with transaction.atomic():
+            quotas.lock(user)
+            quotas.check_new_job(user, engine, info.duration, size=size)
+            return record_upload(user, media, info, title=title, engine=engine, options=options)
+    except BaseException:
+        default_storage.delete(name)
+        raise
+
+
+def probe_stored(name: str, size: int) -> MediaInfo:
+    """Probe a stored file: by its path on a local disk, or through a
+    short-lived presigned URL to its object (read in ranges, never copied)."""
+    timeout = settings.PROBE_TIMEOUT_SECONDS
+    try:
+        path = storage.local_path(name)
+        if path is not None:
+            return probe(path, timeout)
+        url = storage.presigned_url(name, expire=int(max(settings.MEDIA_URL_EXPIRY_SECONDS, timeout + 60)))
+        return probe_url(url, size, timeout)
+    except ProbeError as error:
+        raise UploadRejected(str(error)) from None
+
+
 def media_for(owner, info: MediaInfo, *, original_name: str, size: int) -> Media:
     """An unsaved Media row for a probed file."""
     return Media(
@@ -73,21 +115,30 @@ def create_transcript(
             quotas.lock(user)
             quotas.check_new_job(user, engine, info.duration, size=content.size)
             media.file.save("upload", content, save=False)
-            media.save()
-            transcript = Transcript.objects.create(
-                owner=user,
-                media=media,
-                title=title,
-                engine=engine,
-                options=options.to_dict(),
-                duration=info.duration,
-            )
-            quotas.record(user, engine, info.duration)
-            transaction.on_commit(lambda: enqueue(transcript))
+            return record_upload(user, media, info, title=title, engine=engine, options=options)
     except BaseException:
         if media.file.name:
             default_storage.delete(media.file.name)
         raise
+
+
+def record_upload(
+    user, media: Media, info: MediaInfo, *, title: str, engine: str, options: TranscriptionOptions
+) -> Transcript:
+    """Save the media row and its queued job (sent once the transaction
+    commits), and count its minutes. Call with the user's quota checked."""
+    with transaction.atomic():
+        media.save()
+        transcript = Transcript.objects.create(
+            owner=user,
+            media=media,
+            title=title,
+            engine=engine,
+            options=options.to_dict(),
+            duration=info.duration,
+        )
+        quotas.record(user, engine, info.duration)
+        transaction.on_commit(lambda: enqueue(transcript))
     return transcript
 
 

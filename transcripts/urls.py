@@ -1,6 +1,6 @@
 from django.urls import path
 
-from transcripts.views import edits, exports, jobs, library, shares, transcript, upload
+from transcripts.views import edits, exports, jobs, library, shares, transcript, tus, upload
 
 app_name = "transcripts"
 
@@ -8,6 +8,9 @@ urlpatterns = [
     path("", library.library, name="library"),
     path("upload/", upload.upload_page, name="upload_page"),
     path("upload/file/", upload.upload, name="upload"),
+    # Resumable uploads (tus): the path prefix has its own small body limit (media/limits.py).
+    path("tus/", tus.collection, name="tus"),
+    path("tus/<uuid:upload_id>/", tus.upload, name="tus_upload"),
     path("<int:pk>/", transcript.detail, name="detail"),
     path("<int:pk>/media/", transcript.media, name="media"),
     path("<int:pk>/status/", jobs.job_status, name="status"),

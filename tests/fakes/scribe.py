@@ -113,6 +113,8 @@ class FakeScribe:
         self.deliver_webhooks = True
         self.pending: dict[str, dict] = {}  # webhook-mode transcripts still "processing"
         self.webhook_deliveries: list[tuple[int, str]] = []  # (status, body) answered by the app
+        # Media fetched from a source_url, as Scribe does: (url, HTTP status, bytes, sha256).
+        self.fetched: list[tuple[str, int, int, str]] = []
         self.outbox: list[tuple[bytes, dict[str, str]]] = []  # signed webhooks held when webhook_url is None
         self.background: set = set()
         self.lock = threading.Lock()

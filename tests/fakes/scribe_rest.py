@@ -118,6 +118,27 @@ def not_found() -> ApiError:
 # --- the form -------------------------------------------------------------------
 
 
+async def fetch_source(fake, url: str) -> dict:
+    """Fetch the media at a source_url, as Scribe does before transcribing."""
+    import aiohttp
+
+    digest, size = hashlib.sha256(), 0
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            status = response.status
+            async for chunk in response.content.iter_chunked(1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+    except aiohttp.ClientError:
+        status = 0
+    fake.fetched.append((url, status, size, digest.hexdigest()))
+    if status != 200:
+        raise bad_request(
+            "invalid_source_url", f"The media at source_url could not be fetched ({status}).", "source_url"
+        )
+    return {"size": size}
+
+
 async def read_form(request: web.Request, recorded: RecordedRequest) -> dict[str, list[Any]]:
     """Every part in order, recorded; file parts are read in chunks and kept
     only as their size and digest (the app may send gigabytes)."""
@@ -415,6 +436,8 @@ class Handlers:
         fault = await self.apply_fault("stt")
         options = validate(form, dict(request.query))
         file_info = (form.get("file") or [{}])[0]
+        if options["source"] == "source_url":
+            file_info = await fetch_source(fake, form["source_url"][0])
         body = build_response(fake, options, file_info.get("size", 0) if isinstance(file_info, dict) else 0)
         request_id = secrets.token_hex(16)
         if options["enable_logging"]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from realtime import services
 from realtime.live import live_options
 from realtime.models import LiveLink, LiveSession, LiveStatus
-from realtime.recording import RecordingWriter, local_path
+from realtime.recording import RecordingWriter
 from transcripts.models import Status, Transcript
 
 pytestmark = pytest.mark.django_db
@@ -161,4 +161,4 @@ def test_retranscribe_in_batch_keeps_the_live_transcript(client, user, other_use
     assert response.status_code == 302 and response.url == f"/transcripts/{batch.pk}/"
     assert batch.media_id == live.media_id and batch.status == Status.QUEUED and batch.engine == "local"
     assert Transcript.objects.get(pk=live.pk).status == Status.DONE
-    assert local_path(live.media.file.name).exists()
+    assert default_storage.exists(live.media.file.name)

@@ -244,8 +244,9 @@ def test_guard_default_limits_follow_settings(settings):
     from transcripts.media.limits import OTHER_REQUEST_LIMIT_BYTES
 
     settings.MAX_UPLOAD_BYTES = 5_000_000
-    limit, message = body_limit_for({"path": UPLOAD_PATH})
+    limit, message, in_memory = body_limit_for({"path": UPLOAD_PATH})
     assert limit == 5_000_000 + FORM_OVERHEAD_BYTES and message == "This file is larger than the 5 MB limit."
+    assert not in_memory
     assert body_limit_for({"path": "/accounts/login/"})[0] == OTHER_REQUEST_LIMIT_BYTES
     assert asyncio.iscoroutinefunction(BodySizeGuard.__call__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 
 class JobCancelled(Exception):
@@ -59,6 +59,16 @@ class EngineJob:
     channels: int
     options: TranscriptionOptions
     progress: Callable[[float], None] = field(default=lambda fraction: None)
+    # Opens the media for reading, wherever it is stored: a local file, or an
+    # object in a bucket read in ranges (transcripts.media.storage.open_media).
+    open_media: Callable[[], BinaryIO] | None = None
+
+    def open(self) -> BinaryIO:
+        if self.open_media is not None:
+            return self.open_media()
+        if self.media_path is None:
+            raise PermanentEngineError("The recording cannot be read from storage.")
+        return open(self.media_path, "rb")  # noqa: SIM115 - the caller closes it
 
 
 @dataclass
@@ -85,6 +95,5 @@ class BatchEngine(Protocol):
     name: str
     label: str
     kind: Literal["cpu", "io"]
-    needs_local_file: bool  # False: it can read `media_name` from storage itself
 
     def transcribe(self, job: EngineJob) -> EngineResult | Submitted: ...

@@ -92,11 +92,8 @@ class LocalEngine:
     name = "local"
     label = "Local (offline)"
     kind = "cpu"
-    needs_local_file = True
 
     def transcribe(self, job: EngineJob) -> EngineResult:
-        if not job.media_path:
-            raise PermanentEngineError("The local engine needs the media on a local disk.")
         model = load_model()
         channels = list(range(job.channels)) if job.options.multichannel and job.channels > 1 else [None]
         tokens: list[dict] = []
@@ -119,11 +116,13 @@ class LocalEngine:
         speaker = f"speaker_{channel or 0}"
         tokens: list[dict] = []
         detected = ""
-        for offset, audio in audio_windows(job.media_path, channel):
-            segments, info = model.transcribe(audio, **decoding_options(job.options))
-            detected = detected or info.language
-            for segment in segments:
-                tokens.extend(word_token(w, offset, speaker, channel) for w in segment.words or [])
-                report(offset + segment.end)
-            report(offset + len(audio) / SAMPLE_RATE)
+        # Read as it decodes (from a bucket: in ranges, with nothing on disk).
+        with job.open() as media:
+            for offset, audio in audio_windows(media, channel):
+                segments, info = model.transcribe(audio, **decoding_options(job.options))
+                detected = detected or info.language
+                for segment in segments:
+                    tokens.extend(word_token(w, offset, speaker, channel) for w in segment.words or [])
+                    report(offset + segment.end)
+                report(offset + len(audio) / SAMPLE_RATE)
         return tokens, detected

@@ -26,7 +26,7 @@ from transcripts.engines.base import (
 from transcripts.engines.registry import get_engine
 from transcripts.jobs.leases import lease_keeper
 from transcripts.jobs.progress import ProgressReporter, publish_job
-from transcripts.media.storage import media_on_disk
+from transcripts.media.storage import local_path, open_media
 from transcripts.models import RUNNING_STATUSES, Status, Transcript, TranscriptResult
 from transcripts.signals import announce_job_ended
 
@@ -70,19 +70,17 @@ def transcribe(transcript: Transcript) -> EngineResult | Submitted:
     if transcript.media is None:
         raise PermanentEngineError("The recording for this transcript was deleted.")
     engine = get_engine(transcript.engine)
-    media = transcript.media
-    with (
-        media_on_disk(media, needed=getattr(engine, "needs_local_file", True)) as path,
-        lease_keeper.keep(transcript.pk),
-    ):
+    name = transcript.media.file.name
+    with lease_keeper.keep(transcript.pk):
         job = EngineJob(
             transcript_id=transcript.pk,
-            media_path=path,
-            media_name=media.file.name,
-            duration=media.duration,
-            channels=media.channels,
+            media_path=local_path(name),
+            media_name=name,
+            duration=transcript.media.duration,
+            channels=transcript.media.channels,
             options=TranscriptionOptions.from_dict(transcript.options),
             progress=ProgressReporter(transcript),
+            open_media=lambda: open_media(name),
         )
         return engine.transcribe(job)
 

@@ -15,3 +15,10 @@ def transcribe(transcript_id: int) -> None:
 @shared_task(name="transcripts.tasks.sweep_stale_jobs", ignore_result=True)
 def sweep_stale_jobs() -> dict:
     return sweeper.sweep_stale_jobs()
+
+
+@shared_task(name="transcripts.tasks.sweep_expired_uploads", ignore_result=True)
+def sweep_expired_uploads() -> int:
+    from transcripts import resumable  # it reaches this module through services and the queue
+
+    return resumable.sweep_expired()

@@ -5,6 +5,7 @@ moments, so memory stays flat on a ten-hour file."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -28,10 +29,11 @@ def quietest_cut(audio: np.ndarray) -> int:
     return tail_start + int(np.argmin(energy)) * CUT_FRAME + CUT_FRAME // 2
 
 
-def decoded_chunks(path: str, channel: int | None) -> Iterator[np.ndarray]:
-    """16 kHz float32 audio of one channel (or the mono downmix), in chunks."""
+def decoded_chunks(source: str | BinaryIO, channel: int | None) -> Iterator[np.ndarray]:
+    """16 kHz float32 audio of one channel (or the mono downmix), in chunks,
+    from a path or an open (seekable) file."""
     layout = "mono" if channel is None else None
-    with av.open(path, metadata_errors="ignore") as container:
+    with av.open(source, metadata_errors="ignore") as container:
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="fltp", layout=layout or stream.layout, rate=SAMPLE_RATE)
         for frame in _frames(container, stream):
@@ -50,14 +52,14 @@ def _frames(container, stream) -> Iterator:
 
 
 def audio_windows(
-    path: str, channel: int | None, window_seconds: int = WINDOW_SECONDS
+    source: str | BinaryIO, channel: int | None, window_seconds: int = WINDOW_SECONDS
 ) -> Iterator[tuple[float, np.ndarray]]:
     """(offset in seconds, audio) windows of about `window_seconds`."""
     window = window_seconds * SAMPLE_RATE
     pending: list[np.ndarray] = []
     pending_len = 0
     offset = 0
-    for chunk in decoded_chunks(path, channel):
+    for chunk in decoded_chunks(source, channel):
         pending.append(chunk)
         pending_len += len(chunk)
         if pending_len >= window + CUT_SEARCH_SECONDS * SAMPLE_RATE:

@@ -12,6 +12,10 @@ FORM_OVERHEAD_BYTES = 1024 * 1024
 # Any request that is not an upload is small; nothing else needs more.
 OTHER_REQUEST_LIMIT_BYTES = 20 * 1024 * 1024
 UPLOAD_PATH_PREFIXES = ("/transcripts/upload",)
+# Resumable uploads: each request carries one piece (UPLOAD_CHUNK_SIZE at most).
+RESUMABLE_PATH_PREFIXES = ("/transcripts/tus/",)
+# Room for a piece's request beyond the piece itself (nothing else is in its body).
+CHUNK_OVERHEAD_BYTES = 64 * 1024
 # The API's endpoints that take a file (api/urls.py, api/compat/urls.py).
 UPLOAD_PATHS = ("/api/v1/transcripts", "/v1/speech-to-text", "/v1/audio/transcriptions")
 
@@ -20,13 +24,17 @@ class UploadRejected(Exception):
     """str(self) is the message for the person who uploaded."""
 
 
+class UploadTooLarge(UploadRejected):
+    """Over MAX_UPLOAD_SIZE (HTTP 413)."""
+
+
 def too_large_message() -> str:
     return f"This file is larger than the {human_size(settings.MAX_UPLOAD_BYTES)} limit."
 
 
 def check_limits(size: int, info: MediaInfo | None = None) -> None:
     if size > settings.MAX_UPLOAD_BYTES:
-        raise UploadRejected(too_large_message())
+        raise UploadTooLarge(too_large_message())
     if info and info.duration > settings.MAX_MEDIA_SECONDS:
         raise UploadRejected(
             f"This recording is {human_duration(info.duration)} long; "
@@ -34,10 +42,17 @@ def check_limits(size: int, info: MediaInfo | None = None) -> None:
         )
 
 
-def body_limit_for(scope: dict) -> tuple[int, str]:
-    """The byte limit for a request (by its path) and the message that
-    explains it: read by the request body guard (project/upload_guard.py)."""
-    path = scope["path"]
-    if path.startswith(UPLOAD_PATH_PREFIXES) or path.rstrip("/") in UPLOAD_PATHS:
+def chunk_too_large_message() -> str:
+    return f"A piece of a resumable upload is at most {human_size(settings.UPLOAD_CHUNK_SIZE)}."
+
+
+def body_limit_for(scope: dict) -> tuple[int, str] | tuple[int, str, bool]:
+    """The byte limit for a request (by its path), the message that explains
+    it, and whether the body may stay in memory: read by the request body
+    guard (project/upload_guard.py). A piece of a resumable upload is small
+    and goes straight to its final storage, so it is spooled nowhere."""
+    if scope["path"].startswith(RESUMABLE_PATH_PREFIXES):
+        return settings.UPLOAD_CHUNK_SIZE + CHUNK_OVERHEAD_BYTES, chunk_too_large_message(), True
+    if scope["path"].startswith(UPLOAD_PATH_PREFIXES) or scope["path"].rstrip("/") in UPLOAD_PATHS:
         return settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES, too_large_message()
     return OTHER_REQUEST_LIMIT_BYTES, "This request is too large."

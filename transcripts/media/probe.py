@@ -4,7 +4,10 @@ The file is untrusted, so the parsing runs in a child process under a time
 limit (`probe`), with only the `file` protocol and a list of ordinary
 audio/video demuxers allowed: a playlist-style container cannot make FFmpeg
 open other files or URLs. `python -m transcripts.media.probe PATH` prints
-the result as JSON; that is what the child runs.
+the result as JSON; that is what the child runs. A file in object storage
+is probed through a presigned URL (`probe_url`), read in byte ranges by
+this module, not by FFmpeg (whose network protocols stay off), and given on
+stdin so it appears in no process list.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 # Demuxers for ordinary media files. Anything else (playlists, concat lists,
 # images, text) is refused before it is parsed.
@@ -73,12 +78,23 @@ def extension_for(format_name: str, has_video: bool) -> tuple[str, str]:
 
 def inspect(path: str) -> MediaInfo:
     """Probe in this process. Use `probe` for untrusted files."""
+    return _inspect(path, Path(path).stat().st_size, lambda: open(path, "rb"))
+
+
+def inspect_url(url: str, size: int) -> MediaInfo:
+    from transcripts.media.ranged import http_reader
+
+    with http_reader(url, size) as reader:
+        return _inspect(reader, size, lambda: http_reader(url, size))
+
+
+def _inspect(source, size: int, reopen: Callable[[], BinaryIO]) -> MediaInfo:
     import av
 
-    if Path(path).stat().st_size == 0:
+    if size == 0:
         raise ProbeError("The file is empty.")
     try:
-        container = av.open(path, options=OPEN_OPTIONS, metadata_errors="ignore")
+        container = av.open(source, options=OPEN_OPTIONS, metadata_errors="ignore")
     except (av.error.FFmpegError, ValueError, UnicodeDecodeError):
         raise ProbeError("This is not an audio or video file we can read.") from None
     with container:
@@ -89,7 +105,7 @@ def inspect(path: str) -> MediaInfo:
         decoded_frames, end = _scan_packets(container, stream)
         if decoded_frames == 0 or not end:
             raise ProbeError("The audio in this file could not be decoded: it may be damaged.")
-        if _riff_data_is_short(path) or (
+        if _riff_data_is_short(reopen, size) or (
             declared and declared - end > max(TRUNCATION_TOLERANCE_SECONDS, declared * TRUNCATION_TOLERANCE_RATIO)
         ):
             raise ProbeError("This file is truncated: it ends before the audio it announces.")
@@ -106,21 +122,21 @@ def inspect(path: str) -> MediaInfo:
         )
 
 
-def _riff_data_is_short(path: str) -> bool:
+def _riff_data_is_short(reopen: Callable[[], BinaryIO], size: int) -> bool:
     """FFmpeg sizes a WAV by the file, not by its header: compare the
     header's data chunk size with the bytes that are really there."""
-    with open(path, "rb") as file:
+    with reopen() as file:
         if file.read(4) != b"RIFF":
             return False
         file.seek(12)
         while header := file.read(8):
             if len(header) < 8:
                 return False
-            chunk, size = header[:4], int.from_bytes(header[4:], "little")
+            chunk, chunk_size = header[:4], int.from_bytes(header[4:], "little")
             if chunk == b"data":
                 # 0xFFFFFFFF (or 0) marks a stream whose length was unknown when written.
-                return size not in (0, 0xFFFFFFFF) and file.tell() + size > Path(path).stat().st_size
-            file.seek(size + (size & 1), 1)
+                return chunk_size not in (0, 0xFFFFFFFF) and file.tell() + chunk_size > size
+            file.seek(chunk_size + (chunk_size & 1), 1)
     return False
 
 
@@ -153,9 +169,22 @@ def _scan_packets(container, stream, decode_first: int = 20) -> tuple[int, float
 
 def probe(path: str, timeout: float) -> MediaInfo:
     """Probe in a child process that is killed after `timeout` seconds."""
+    return _probe_in_child(path, "", timeout)
+
+
+def probe_url(url: str, size: int, timeout: float) -> MediaInfo:
+    """Probe an object through a presigned URL, in a child process likewise."""
+    return _probe_in_child(URL_ON_STDIN, f"{url}\n{size}\n", timeout)
+
+
+URL_ON_STDIN = "-"
+
+
+def _probe_in_child(argument: str, stdin: str, timeout: float) -> MediaInfo:
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "transcripts.media.probe", path],
+            [sys.executable, "-m", "transcripts.media.probe", argument],
+            input=stdin.encode(),
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -174,7 +203,12 @@ def probe(path: str, timeout: float) -> MediaInfo:
 
 def main(path: str) -> None:
     try:
-        print(json.dumps(asdict(inspect(path))))
+        if path == URL_ON_STDIN:
+            url, size = sys.stdin.readline().strip(), int(sys.stdin.readline())
+            info = inspect_url(url, size)
+        else:
+            info = inspect(path)
+        print(json.dumps(asdict(info)))
     except ProbeError as error:
         print(json.dumps({"error": str(error)}))
 

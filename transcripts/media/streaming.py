@@ -1,9 +1,11 @@
 """Serve stored media with HTTP range requests, so players can seek in long files.
 
-The body is streamed from `default_storage` in chunks. Under ASGI the chunks
-come from an async iterator (Django would otherwise read a sync iterator into
-memory whole before sending); under WSGI from a plain generator. Storage
-without local files (S3) redirects to a short-lived presigned URL instead.
+The body is streamed from storage in chunks: a local file, or one ranged
+GET on the S3 object (the bucket is private, and no presigned link is ever
+handed out: a share page's media stops the moment its link is revoked).
+Under ASGI the chunks come from an async iterator (Django would otherwise
+read a sync iterator into memory whole before sending); under WSGI from a
+plain generator.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import re
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
-from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from transcripts.media.storage import read_range
 from transcripts.models import Media
 
 CHUNK_BYTES = 256 * 1024
@@ -50,15 +52,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def _chunks(name: str, start: int, length: int) -> Iterator[bytes]:
-    with default_storage.open(name, "rb") as handle:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = handle.read(min(CHUNK_BYTES, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
+    return read_range(name, start, length, CHUNK_BYTES)
 
 
 async def _async_chunks(name: str, start: int, length: int) -> AsyncIterator[bytes]:
@@ -73,9 +67,7 @@ async def _async_chunks(name: str, start: int, length: int) -> AsyncIterator[byt
 
 def media_response(request: HttpRequest, media: Media) -> HttpResponse:
     name = media.file.name
-    if not isinstance(default_storage, FileSystemStorage):
-        return HttpResponseRedirect(default_storage.url(name))
-    size = default_storage.size(name)
+    size = media.size
     try:
         byte_range = parse_range(request.headers.get("Range", ""), size)
     except Unsatisfiable:

@@ -1,4 +1,6 @@
-"""The upload page and the upload endpoint its script posts each file to."""
+"""The upload page, and the single-request upload endpoint (forms without
+scripts, small files from API clients). The page's script uploads through
+the resumable endpoint instead (views/tus.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
             "form": UploadOptionsForm(),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
             "max_upload_human": human_size(settings.MAX_UPLOAD_BYTES),
+            "chunk_bytes": settings.UPLOAD_CHUNK_SIZE,
         },
     )
 

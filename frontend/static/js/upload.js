@@ -1,7 +1,7 @@
-// The upload page: each chosen or dropped file is sent on its own request
-// with its own progress bar; once stored, the row follows its job live.
+// The upload page: each chosen or dropped file is uploaded on its own, with
+// its own progress bar (and a pause button); once stored, the row follows
+// its job live.
 
-import { csrfToken } from "./api.js";
 import { renderJob } from "./jobs.js";
 
 const form = document.getElementById("upload-form");
@@ -43,39 +43,96 @@ function showError(row, message) {
   error.hidden = false;
 }
 
-function send(file, row) {
-  const body = new FormData(form);
-  body.delete("file");
-  // The API takes a left-out option as its default: say "false" for an unticked box.
-  for (const box of form.querySelectorAll('input[type="checkbox"]')) body.set(box.name, box.checked ? "true" : "false");
-  body.append("file", file, file.name);
-  const request = new XMLHttpRequest();
-  request.open("POST", form.dataset.apiUrl);
-  request.setRequestHeader("Accept", "application/json");
-  request.setRequestHeader("X-CSRFToken", csrfToken());
-  request.upload.addEventListener("progress", (event) => {
-    if (!event.lengthComputable) return;
-    const percent = Math.floor((100 * event.loaded) / event.total);
-    row.querySelector('[data-role="progress"]').value = percent;
-    row.querySelector('[data-role="percent"]').textContent = `${percent}%`;
-    if (percent === 100) row.querySelector('[data-role="status"]').textContent = "Checking";
+// Each file goes up in pieces (the tus protocol, tus-js-client): a dropped
+// connection is retried from the last piece the server holds, and after a
+// page reload choosing the same file again resumes it (tus-js-client keeps
+// each file's upload URL in localStorage, by name, type, size and date).
+const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 20000, 30000];
+
+function uploadOptions() {
+  const fields = new FormData(form);
+  const metadata = {};
+  for (const [name, value] of fields) {
+    if (name === "file" || name === "csrfmiddlewaretoken" || typeof value !== "string") continue;
+    metadata[name] = name in metadata ? `${metadata[name]},${value}` : value;
+  }
+  for (const box of form.querySelectorAll('input[type="checkbox"]')) metadata[box.name] = box.checked ? "true" : "false";
+  return metadata;
+}
+
+function setProgress(row, sent, total) {
+  const percent = Math.floor((100 * sent) / total);
+  row.querySelector('[data-role="progress"]').value = percent;
+  row.querySelector('[data-role="percent"]').textContent = `${percent}%`;
+  row.querySelector('[data-role="status"]').textContent = sent === total ? "Checking" : "Uploading";
+}
+
+function refusal(error) {
+  const response = error.originalResponse;
+  if (!response) return "The connection was lost during the upload. Choose the file again to resume it.";
+  try {
+    return JSON.parse(response.getBody()).error;
+  } catch {
+    return `The upload failed (HTTP ${response.getStatus()}).`;
+  }
+}
+
+async function showJob(row, location) {
+  const answer = await fetch(`${location}status/`, { headers: { Accept: "application/json" } });
+  const job = await answer.json();
+  row.dataset.jobId = job.id;
+  row.querySelector('[data-role="name"]').outerHTML = `<a href="${job.url}"></a>`;
+  row.querySelector(".title a").textContent = job.title;
+  row.querySelector('[data-role="pause"]').hidden = true;
+  renderJob(row, job);
+}
+
+function pauseButton(row, upload) {
+  const button = row.querySelector('[data-role="pause"]');
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    if (button.dataset.paused) {
+      delete button.dataset.paused;
+      button.textContent = "Pause";
+      row.querySelector('[data-role="status"]').textContent = "Uploading";
+      upload.start();
+    } else {
+      button.dataset.paused = "yes";
+      button.textContent = "Resume";
+      row.querySelector('[data-role="status"]').textContent = "Paused";
+      upload.abort();
+    }
   });
+}
+
+function send(file, row) {
   return new Promise((resolve) => {
-    request.addEventListener("load", () => {
-      let answer = {};
-      try { answer = JSON.parse(request.responseText); } catch { /* not JSON */ }
-      if (request.status === 202) {
-        row.dataset.jobId = answer.id;
-        row.querySelector('[data-role="name"]').outerHTML = `<a href="${answer.urls.page}"></a>`;
-        row.querySelector(".title a").textContent = answer.title;
-        renderJob(row, answer);
-      } else {
-        showError(row, answer.detail || answer.error || `The upload failed (HTTP ${request.status}).`);
-      }
-      resolve();
+    const upload = new window.tus.Upload(file, {
+      endpoint: form.dataset.tusEndpoint,
+      chunkSize: Number(form.dataset.chunkBytes),
+      retryDelays: RETRY_DELAYS_MS,
+      metadata: { filename: file.name, filetype: file.type, ...uploadOptions() },
+      headers: { "X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value },
+      removeFingerprintOnSuccess: true,
+      onProgress: (sent, total) => setProgress(row, sent, total),
+      onSuccess: async ({ lastResponse }) => {
+        await showJob(row, lastResponse.getHeader("Transcript-Location"));
+        resolve();
+      },
+      onError: (error) => {
+        row.querySelector('[data-role="pause"]').hidden = true;
+        showError(row, refusal(error));
+        resolve();
+      },
     });
-    request.addEventListener("error", () => { showError(row, "The connection was lost during the upload."); resolve(); });
-    request.send(body);
+    pauseButton(row, upload);
+    upload.findPreviousUploads().then((previous) => {
+      if (previous.length) {
+        upload.resumeFromPreviousUpload(previous[0]);
+        row.querySelector('[data-role="status"]').textContent = "Resuming";
+      }
+      upload.start();
+    });
   });
 }
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from transcripts.engines.scribe.client import (
     ScribeTransientError,
 )
 from transcripts.engines.scribe.webhook import site_tag
+from transcripts.media import storage
 
 log = logging.getLogger(__name__)
 
@@ -72,27 +72,30 @@ def read_timeout_for(duration: float) -> float:
 
 
 def media_source(job: EngineJob) -> MediaSource:
+    """A presigned link to the object when the media is in a bucket (Scribe
+    fetches it; the worker sends no bytes), else the file itself."""
     name = job.media_name.rsplit("/", 1)[-1] or "audio"
-    if job.media_path:
-        path = job.media_path
-        return MediaSource(filename=name, open=lambda: open(path, "rb"))  # noqa: SIM115
     url = presigned_url(job.media_name)
     if url:
         return MediaSource(filename=name, url=url)
-    return MediaSource(filename=name, open=lambda: default_storage.open(job.media_name, "rb"))
+    return MediaSource(filename=name, open=job.open)
 
 
 def presigned_url(name: str) -> str | None:
-    """An HTTPS link Scribe can fetch the media from, when the media lives in
-    object storage and SCRIBE_SEND_MEDIA_URLS allows it (no re-upload)."""
-    if not settings.SCRIBE_SEND_MEDIA_URLS or not hasattr(default_storage, "bucket_name"):
+    """A link Scribe can fetch the media from, when the media lives in object
+    storage and SCRIBE_SEND_MEDIA_URLS allows it. HTTPS only, unless
+    SCRIBE_MEDIA_URLS_ALLOW_HTTP says the store is reachable in plain HTTP
+    (a private network; loopback in tests)."""
+    if not settings.SCRIBE_SEND_MEDIA_URLS:
         return None
     try:
-        url = default_storage.url(name, expire=3600)
+        url = storage.presigned_url(name, expire=settings.SCRIBE_MEDIA_URL_EXPIRY_SECONDS)
     except Exception:  # a storage without signing: upload the bytes instead
         log.warning("Could not presign %s; uploading it to Scribe instead", name, exc_info=True)
         return None
-    return url if url.startswith("https://") else None
+    if url and (url.startswith("https://") or settings.SCRIBE_MEDIA_URLS_ALLOW_HTTP):
+        return url
+    return None
 
 
 def release_database_connection() -> None:
@@ -105,7 +108,6 @@ class ScribeEngine:
     name = "scribe"
     label = "ElevenLabs Scribe"
     kind = "io"
-    needs_local_file = False
 
     def transcribe(self, job: EngineJob) -> EngineResult | Submitted:
         release_database_connection()
