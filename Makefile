@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 XDIST ?= 2
-TYPED := project accounts realtime transcripts tests bench
+TYPED := project accounts api realtime transcripts tests bench
 
 .PHONY: run test test-fast test-slow test-browser lint types format bench system-deps clean
 

@@ -19,6 +19,7 @@ MODULES = [
     "scribe_concurrency",
     "live_local",
     "live_proxy",
+    "api_overhead",
     "login_flood",
 ]
 

@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 app = Celery("verbatim")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["transcripts.jobs", "realtime"])
+app.autodiscover_tasks(["transcripts.jobs", "realtime", "api"])
 
 
 @worker_process_init.connect

@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "transcripts",
     "realtime",
     "accounts",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -120,8 +124,12 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "verbatim.sqlite3",
-            # The web process and the worker write to the same file.
-            "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"},
+            # The web process and the worker write to the same file. A
+            # transaction takes the write lock when it begins (IMMEDIATE), so
+            # one that reads before it writes waits its turn instead of
+            # failing at once with "database is locked" (its snapshot would
+            # be stale); the timeout bounds the wait.
+            "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -318,6 +326,57 @@ LIVE_STALE_SECONDS = env_int("LIVE_STALE_SECONDS", 120, minimum=10)
 # (what a crashed web process can lose), and resumed from there on any node.
 LIVE_RECORDING_CHECKPOINT_SECONDS = env_float("LIVE_RECORDING_CHECKPOINT_SECONDS", 5, minimum=0.5)
 
+# --- developer API (api/) ---------------------------------------------------------
+# Per-user request rates (DRF's "N/second|minute|hour|day") for creating
+# transcripts (REST, Scribe- and OpenAI-compatible), minting tokens, and search.
+API_RATE_CREATE = env_str("API_RATE_CREATE", "120/minute")
+API_RATE_TOKENS = env_str("API_RATE_TOKENS", "30/minute")
+API_RATE_SEARCH = env_str("API_RATE_SEARCH", "60/minute")
+# How long a creation's Idempotency-Key is remembered.
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24, minimum=1)
+# Lifetime of a single-use WebSocket token (live sessions, Scribe realtime).
+API_SOCKET_TOKEN_SECONDS = env_int("API_SOCKET_TOKEN_SECONDS", 900, minimum=10)
+# Outgoing webhooks: first retry delay (then x4 per attempt, at most 4 h
+# apart), attempts before a delivery fails, and the timeout of one attempt.
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0.01)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=0.5)
+# Webhooks to private, loopback and link-local addresses are refused (SSRF)
+# unless the operator allows them (a receiver on the same network).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "api.authentication.PageSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "api.authentication.TokenScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserScopedThrottle"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Verbatim API",
+    "DESCRIPTION": "Transcripts, results, exports, sharing, search, live sessions and webhooks. "
+    "Authenticate with `Authorization: Bearer <token>` (tokens are made on the account page). "
+    "Errors are RFC 9457 problem details (`application/problem+json`).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TranscriptStatus": "transcripts.models.Status"},
+}
 # --- Redis, Celery, Channels --------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
@@ -338,8 +397,9 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Counters shared by every web process (password-reset throttling): Redis when
-# there is one; the embedded mode has a single web process.
+# Counters shared by every web process (password-reset throttling, the API's
+# per-user throttles): Redis when there is one; the embedded mode has a
+# single web process.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "cache"}
     if REDIS_URL
@@ -418,6 +478,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "realtime.tasks.recover_live_sessions",
         "schedule": float(LIVE_STALE_SECONDS),
     },
+    # Webhook deliveries whose wake-up was lost are sent again; old
+    # idempotency keys and used or expired socket tokens are removed.
+    "api-housekeeping": {"task": "api.tasks.housekeeping", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

@@ -42,8 +42,11 @@ SKIPPED_ROUTES = {"password_reset_confirm"}
 FRAMEWORK_APPS = {"admin", "auth", "contenttypes", "sessions", "axes"}
 # Arguments that are bearer tokens: those routes are for anyone holding one.
 TOKEN_ARGUMENT = re.compile(r"token", re.I)
+# The API's token-authenticated routes (REST and the compatible endpoints),
+# walked with B's API token; its account-page routes take the session.
+API_ROUTES = re.compile(r"^(api/v1/|v1/)")
 # Arguments that are not objects, and the value that makes a valid URL.
-FIXED_ARGUMENTS = {"fmt": "txt"}
+FIXED_ARGUMENTS = {"fmt": "txt", "token_type": "realtime_scribe"}
 CONVERTER = re.compile(r"<(?:(?P<kind>[^>:]+):)?(?P<name>[^>]+)>")
 
 
@@ -70,6 +73,10 @@ def object_routes(patterns) -> list[tuple[str, str]]:
         if set(arguments) - set(FIXED_ARGUMENTS):
             routes.append((route, name))
     return routes
+
+
+def takes_a_token(route: str) -> bool:
+    return any(TOKEN_ARGUMENT.search(match["name"]) for match in CONVERTER.finditer(route))
 
 
 def http_routes() -> list[tuple[str, str]]:
@@ -174,7 +181,29 @@ def alice_objects(user):
     quotas.record(user, "local", 2.0)
     create_invite(user)
     resumable.open_upload(user, length=5000, filename="half.wav", engine="local", options=TranscriptionOptions())
+    api_rows(user, done)
     return [done, running, failed]
+
+
+def api_rows(user, done: Transcript) -> None:
+    """An API token, a socket token, an idempotent request, a webhook with a
+    delivery, and a Scribe-compatible request."""
+    from api.models import (
+        ApiToken,
+        IdempotencyKey,
+        ScribeRequest,
+        SocketPurpose,
+        SocketToken,
+        WebhookDelivery,
+        WebhookEndpoint,
+    )
+
+    ApiToken.issue(user, name="alice's")
+    SocketToken.issue(user, SocketPurpose.LIVE)
+    IdempotencyKey.objects.create(owner=user, key="k-1", fingerprint="f", transcript=done, completed=True)
+    endpoint = WebhookEndpoint.objects.create(owner=user, url="https://example.com/in")
+    WebhookDelivery.objects.create(endpoint=endpoint, event="ping", payload={})
+    ScribeRequest.objects.create(transcript=done, request_id="r" * 32)
 
 
 @pytest.mark.django_db
@@ -198,9 +227,11 @@ def test_every_object_url_answers_404_to_another_user(client, user, other_user, 
     client.force_login(other_user)
     anyone = Client()
     for route, name in http_routes():
+        if API_ROUTES.match(route):
+            continue  # walked with an API token below
         urls = urls_for(route, rows)
         assert urls, f"{route} ({name}): no URL made from Alice's rows"
-        visitor = anyone if TOKEN_ARGUMENT.search(route) else client
+        visitor = anyone if takes_a_token(route) else client
         for url in urls:
             get = visitor.get(url)
             post = visitor.post(url, {"title": "Mine now", "next": "/"})
@@ -295,3 +326,46 @@ def test_anonymous_job_socket_is_closed(make_site):
         return
     support.wait_until(lambda: socket.closed_code is not None, 5, message="the socket to close")
     assert socket.messages == []
+
+
+@pytest.mark.django_db
+def test_every_api_url_answers_404_to_another_users_token(user, other_user, alice_objects, settings):
+    """The REST API and the Scribe-/OpenAI-compatible endpoints, walked with
+    B's API token (as Bearer and as xi-api-key), every method."""
+    from rest_framework.test import APIClient
+
+    from api.models import ApiToken
+
+    settings.API_RATE_CREATE = settings.API_RATE_TOKENS = settings.API_RATE_SEARCH = "100000/minute"
+
+    rows = owned_rows(user)
+    _, secret = ApiToken.issue(other_user, name="bob's")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_XI_API_KEY=secret)
+    checked = 0
+    for route, name in http_routes():
+        if not API_ROUTES.match(route):
+            continue
+        for url in urls_for(route, rows):
+            answers = {
+                method: getattr(client, method)(url, {"title": "Mine now", "url": "https://b.example/x"}, format="json")
+                for method in ("get", "post", "patch", "delete")
+            }
+            for method, response in answers.items():
+                assert response.status_code in (404, 405), f"{method.upper()} {url} ({name}): {response.status_code}"
+            assert any(response.status_code == 404 for response in answers.values()), f"{url} ({name}) never 404"
+            checked += 1
+    assert checked >= 40
+    for transcript in alice_objects:
+        fresh = Transcript.objects.get(pk=transcript.pk)
+        assert (fresh.title, fresh.status) == (transcript.title, transcript.status)
+    assert {type(row) for row in owned_rows(user)} == {type(row) for row in rows}  # nothing deleted
+
+
+@pytest.mark.django_db
+def test_the_walker_covers_the_api(alice_objects):
+    routes = {route for route, _ in http_routes()}
+    assert "api/v1/transcripts/<int:pk>/result/edits" in routes
+    assert "api/v1/live/sessions/<uuid:session_uuid>/links/<int:link_id>" in routes
+    assert "v1/speech-to-text/transcripts/<str:transcription_id>" in routes
+    assert "api/v1/webhooks/<int:pk>/deliveries" in routes

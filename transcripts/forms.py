@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from django import forms
 
+from transcripts import services
 from transcripts.engines.base import TranscriptionOptions
 from transcripts.engines.registry import available_engines, default_engine
 
@@ -68,6 +70,14 @@ class UploadOptionsForm(forms.Form):
         if len(terms) > 1000:
             raise forms.ValidationError("At most 1000 key terms.")
         return terms
+
+    def save(self, user, uploaded, **overrides):
+        """The one way an uploaded file and these options become a job: the
+        upload page and every API endpoint that takes a file call this.
+        `overrides`: options the form does not offer, already checked by the
+        caller (the Scribe-compatible endpoint's temperature, say)."""
+        options = dataclasses.replace(self.options(), **overrides)
+        return services.create_upload(user, uploaded, engine=self.cleaned_data["engine"], options=options)
 
     def options(self) -> TranscriptionOptions:
         data = self.cleaned_data

@@ -14,7 +14,7 @@ from typing import Self
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -160,13 +160,18 @@ class Transcript(models.Model):
         )
 
     def fail(self, reason: str) -> bool:
-        return self._guarded_update(
+        failed = self._guarded_update(
             Q(status__in=ACTIVE_STATUSES),
             status=Status.FAILED,
             error=reason,
             finished_at=timezone.now(),
             lease_expires_at=None,
         )
+        if failed:
+            from transcripts.signals import announce_job_ended
+
+            transaction.on_commit(lambda: announce_job_ended(self.pk, Status.FAILED))
+        return failed
 
     def cancel(self) -> bool:
         return self._guarded_update(

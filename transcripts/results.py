@@ -10,6 +10,7 @@ row's `updated` is stale and is rebuilt on its next read.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 
@@ -27,6 +28,16 @@ def cache_key(updated) -> str:
     return updated.isoformat()
 
 
+def version_of(key: str) -> str:
+    """The version of a result as clients see it (the API's ETag), from its
+    cache key: it changes with every write of `data`."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+class VersionMismatch(Exception):
+    """The result changed since the version an edit was based on."""
+
+
 def _current(transcript_id: int) -> tuple[int, object] | None:
     """(result pk, updated) without loading any of the large columns."""
     return TranscriptResult.objects.filter(transcript_id=transcript_id).values_list("pk", "updated").first()
@@ -42,6 +53,11 @@ def _fill(pk: int, updated, **cache) -> None:
 
 
 # --- reading --------------------------------------------------------------------
+
+
+def current_version(transcript_id: int) -> str | None:
+    row = _current(transcript_id)
+    return None if row is None else version_of(cache_key(row[1]))
 
 
 def page_body(transcript_id: int, *, editable: bool) -> html.Body | None:
@@ -75,17 +91,24 @@ def export_data(transcript_id: int) -> dict | None:
 
 
 def json_bytes(transcript_id: int) -> bytes | None:
-    """The canonical JSON as stored. Postgres prints jsonb itself, several
-    times faster than parsing megabytes into Python and dumping them again."""
+    found = versioned_json(transcript_id)
+    return None if found is None else found[0]
+
+
+def versioned_json(transcript_id: int) -> tuple[bytes, str] | None:
+    """The canonical JSON as stored, and its version, read together. Postgres
+    prints jsonb itself, several times faster than parsing megabytes into
+    Python and dumping them again."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT data::text FROM transcripts_transcriptresult WHERE transcript_id = %s", [transcript_id]
+                "SELECT data::text, updated FROM transcripts_transcriptresult WHERE transcript_id = %s",
+                [transcript_id],
             )
             row = cursor.fetchone()
-        return row[0].encode() if row else None
-    data = TranscriptResult.objects.filter(transcript_id=transcript_id).values_list("data", flat=True).first()
-    return None if data is None else to_json(data)
+        return (row[0].encode(), version_of(cache_key(row[1]))) if row else None
+    row = TranscriptResult.objects.filter(transcript_id=transcript_id).values_list("data", "updated").first()
+    return None if row is None else (to_json(row[0]), version_of(cache_key(row[1])))
 
 
 def prerender(transcript_id: int) -> None:
@@ -101,22 +124,28 @@ def prerender(transcript_id: int) -> None:
 # --- writing ----------------------------------------------------------------------
 
 
-def edit(transcript_id: int, operation: Callable[[dict], dict]) -> dict:
+def edit(transcript_id: int, operation: Callable[[dict], dict], *, expected_version: str | None = None) -> dict:
     """Run `operation(data) -> data` and save it with the page's rendered
-    body; returns that page cache. The row is locked for the read-modify-write,
-    so two edits in quick succession (two tabs, a double click) both land.
-    `original` is never written."""
-    return _save(transcript_id, "data", operation)
+    body; returns that page cache (its "key" gives the new version). The row
+    is locked for the read-modify-write, so two edits in quick succession
+    (two tabs, a double click) both land; with `expected_version`, an edit
+    based on an older version raises VersionMismatch instead. `original` is
+    never written."""
+    return _save(transcript_id, "data", operation, expected_version)
 
 
-def revert(transcript_id: int) -> dict:
+def revert(transcript_id: int, *, expected_version: str | None = None) -> dict:
     """Back to the engine's output."""
-    return _save(transcript_id, "original", edits.revert)
+    return _save(transcript_id, "original", edits.revert, expected_version)
 
 
-def _save(transcript_id: int, source: str, operation: Callable[[dict], dict]) -> dict:
+def _save(transcript_id: int, source: str, operation: Callable[[dict], dict], expected_version: str | None) -> dict:
     with transaction.atomic():
-        result = TranscriptResult.objects.select_for_update().only("id", source).get(transcript_id=transcript_id)
+        result = (
+            TranscriptResult.objects.select_for_update().only("id", "updated", source).get(transcript_id=transcript_id)
+        )
+        if expected_version is not None and version_of(cache_key(result.updated)) != expected_version:
+            raise VersionMismatch()
         data = edits.refresh_text(operation(getattr(result, source)))
         now = timezone.now()
         cache = html.page_cache(data, cache_key(now))

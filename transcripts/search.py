@@ -39,9 +39,9 @@ class Filters:
     @classmethod
     def from_query(cls, params) -> Filters:
         return cls(
-            q=params.get("q", "").strip()[:200],
+            q=_text(params, "q")[:200],
             status=params.get("status", "") if params.get("status") in Status.values else "",
-            language=params.get("language", "").strip()[:16],
+            language=_text(params, "language")[:16],
             engine=params.get("engine", "") if params.get("engine") in engine_paths() else "",
             date_from=_date(params.get("from")),
             date_to=_date(params.get("to")),
@@ -59,6 +59,11 @@ class Hit:
     before: str = ""
     match: str = ""
     after: str = ""
+
+
+def _text(params, name: str) -> str:
+    # Postgres text cannot hold NUL: a query with one was a 500.
+    return params.get(name, "").replace("\x00", "").strip()
 
 
 def _date(value: str | None) -> date | None:

@@ -28,6 +28,7 @@ from transcripts.jobs.leases import lease_keeper
 from transcripts.jobs.progress import ProgressReporter, publish_job
 from transcripts.media.storage import local_path, open_media
 from transcripts.models import RUNNING_STATUSES, Status, Transcript, TranscriptResult
+from transcripts.signals import announce_job_ended
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
 
 
 def announce_done(transcript_id: int, *, prerender: bool) -> None:
+    announce_job_ended(transcript_id, Status.DONE)
     if prerender:
         results.prerender(transcript_id)
     publish_job(transcript_id)

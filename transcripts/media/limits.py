@@ -16,6 +16,8 @@ UPLOAD_PATH_PREFIXES = ("/transcripts/upload",)
 RESUMABLE_PATH_PREFIXES = ("/transcripts/tus/",)
 # Room for a piece's request beyond the piece itself (nothing else is in its body).
 CHUNK_OVERHEAD_BYTES = 64 * 1024
+# The API's endpoints that take a file (api/urls.py, api/compat/urls.py).
+UPLOAD_PATHS = ("/api/v1/transcripts", "/v1/speech-to-text", "/v1/audio/transcriptions")
 
 
 class UploadRejected(Exception):
@@ -51,6 +53,6 @@ def body_limit_for(scope: dict) -> tuple[int, str] | tuple[int, str, bool]:
     and goes straight to its final storage, so it is spooled nowhere."""
     if scope["path"].startswith(RESUMABLE_PATH_PREFIXES):
         return settings.UPLOAD_CHUNK_SIZE + CHUNK_OVERHEAD_BYTES, chunk_too_large_message(), True
-    if scope["path"].startswith(UPLOAD_PATH_PREFIXES):
+    if scope["path"].startswith(UPLOAD_PATH_PREFIXES) or scope["path"].rstrip("/") in UPLOAD_PATHS:
         return settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES, too_large_message()
     return OTHER_REQUEST_LIMIT_BYTES, "This request is too large."

@@ -20,20 +20,35 @@ def export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 def export_response(transcript_id: int, fmt: str, title: str, params) -> HttpResponse:
     if fmt not in exports.FORMATS:
         raise Http404("Unknown format.")
-    if fmt == "json":
-        content = results.json_bytes(transcript_id)
-        if content is None:
-            raise Http404("This transcript is not finished.")
-        return _download(exports.Export(content, exports.CONTENT_TYPES["json"], "json"), title)
-    text_options = exports.TextOptions(speakers=_flag(params, "speakers"), timestamps=_flag(params, "timestamps"))
     try:
-        cue_options = _cue_options(params, speaker_labels=text_options.speakers)
+        text_options, cue_options = export_options(params)
     except ValueError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
+    result = export_file(transcript_id, fmt, title, text_options, cue_options)
+    if result is None:
+        raise Http404("This transcript is not finished.")
+    return download(result, title)
+
+
+def export_options(params) -> tuple[exports.TextOptions, CueOptions]:
+    """The export form's options from query parameters; ValueError (with a
+    message for people) for a value out of range."""
+    text_options = exports.TextOptions(speakers=_flag(params, "speakers"), timestamps=_flag(params, "timestamps"))
+    return text_options, _cue_options(params, speaker_labels=text_options.speakers)
+
+
+def export_file(
+    transcript_id: int, fmt: str, title: str, text_options: exports.TextOptions, cue_options: CueOptions
+) -> exports.Export | None:
+    """The transcript in `fmt` (None when it has no result). The page, the
+    share page and the API all export through here."""
+    if fmt == "json":
+        content = results.json_bytes(transcript_id)
+        return None if content is None else exports.Export(content, exports.CONTENT_TYPES["json"], "json")
     data = results.export_data(transcript_id)
     if data is None:
-        raise Http404("This transcript is not finished.")
-    return _download(exports.export(data, fmt, title=title, text_options=text_options, cue_options=cue_options), title)
+        return None
+    return exports.export(data, fmt, title=title, text_options=text_options, cue_options=cue_options)
 
 
 def _cue_options(params, *, speaker_labels: bool) -> CueOptions:
@@ -63,7 +78,7 @@ def _number(params, name: str, default, kind=int):
         return default
 
 
-def _download(result: exports.Export, title: str) -> HttpResponse:
+def download(result: exports.Export, title: str) -> HttpResponse:
     response = HttpResponse(result.content, content_type=result.content_type)
     response["Content-Disposition"] = _attachment(title, result.extension)
     return response

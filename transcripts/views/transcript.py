@@ -34,6 +34,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["media_url"] = reverse("transcripts:media", args=[pk]) if transcript.media_id else ""
     context["share_count"] = ShareLink.objects.usable().filter(transcript=transcript).count()
     context["engines"] = available_engines()
+    # The version the page's edits are based on (the API's If-Match).
+    context["result_version"] = results.current_version(pk) or ""
     return render(request, "transcripts/detail.html", context)
 
 

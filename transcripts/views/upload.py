@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from transcripts import services
 from transcripts.formatting import human_size
 from transcripts.forms import UploadOptionsForm
 from transcripts.media.limits import UploadRejected, too_large_message
@@ -44,9 +43,7 @@ def upload(request: HttpRequest) -> JsonResponse:
         message = " ".join(error for errors in form.errors.values() for error in errors)
         return JsonResponse({"error": message, "fields": form.errors}, status=400)
     try:
-        transcript = services.create_upload(
-            request.user, uploaded, engine=form.cleaned_data["engine"], options=form.options()
-        )
+        transcript = form.save(request.user, uploaded)
     except UploadRejected as error:
         return JsonResponse({"error": str(error)}, status=400)
     except QuotaExceeded as error:

@@ -1,35 +1,38 @@
 // Editing on the transcript page. Double-click a word to correct it; click a
 // turn's speaker to give the turn to another speaker; the Speakers panel
-// renames a speaker everywhere. Each edit is one POST (with the CSRF token);
-// the server answers with the re-rendered transcript, which replaces the old
-// one, and the player and find bar re-index.
+// renames a speaker everywhere. Each edit is one call to the API, sent with
+// the version it was made on (If-Match): an edit made meanwhile elsewhere
+// (another tab, a script) is not overwritten, the page says to reload. The
+// server answers with the re-rendered transcript, which replaces the old one,
+// and the player and find bar re-index.
+
+import { apiRequest, problemMessage } from "./api.js";
 
 const article = document.getElementById("transcript");
-const urls = JSON.parse(document.getElementById("edit-urls")?.textContent || "{}");
+const editing = JSON.parse(document.getElementById("edit-urls")?.textContent || "{}");
 const dialog = document.getElementById("turn-dialog");
 const NEW_SPEAKER = "__new__";
 let speakers = JSON.parse(document.getElementById("speakers-data")?.textContent || "[]");
+let version = editing.version;
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : document.querySelector("[name=csrfmiddlewaretoken]")?.value || "";
-}
-
-async function post(url, fields) {
-  const body = fields instanceof FormData ? fields : new URLSearchParams(fields);
-  const response = await fetch(url, {
+async function send(path, json) {
+  const response = await apiRequest(`/transcripts/${editing.transcript}/result/${path}?include=html`, {
     method: "POST",
-    body,
-    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-    credentials: "same-origin",
+    json,
+    headers: { "If-Match": `"${version}"` },
   });
-  const answer = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
-  if (!response.ok || answer.error) {
-    window.alert(answer.error || "That edit could not be saved.");
+  if (!response.ok) {
+    window.alert(await problemMessage(response));
     return false;
   }
+  const answer = await response.json();
+  version = answer.version;
   apply(answer);
   return true;
+}
+
+function edit(operation, fields) {
+  return send("edits", { operation, ...fields });
 }
 
 function apply(answer) {
@@ -76,7 +79,7 @@ function startCorrection(span) {
     done = true;
     if (save && input.value !== span.textContent) {
       const index = span.dataset.i;
-      if (await post(urls.words, { first: index, last: index, text: input.value })) return;
+      if (await edit("correct_words", { first: Number(index), last: Number(index), text: input.value })) return;
     }
     input.remove();
     span.hidden = false;
@@ -99,7 +102,8 @@ function chooseSpeaker(turn) {
   dialog.returnValue = "";
   dialog.onclose = () => {
     if (dialog.returnValue !== "ok" || select.value === turn.dataset.speaker) return;
-    post(urls.turn, { first: turn.dataset.first, last: turn.dataset.last, speaker_id: select.value });
+    const speaker = select.value === NEW_SPEAKER ? null : select.value;
+    edit("reassign_turn", { first: Number(turn.dataset.first), last: Number(turn.dataset.last), speaker_id: speaker });
   };
   dialog.showModal();
 }
@@ -121,6 +125,8 @@ if (article && article.hasAttribute("data-editable")) {
     if (!form) return;
     event.preventDefault();
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
-    post(form.action, new FormData(form));
+    const fields = Object.fromEntries(new FormData(form));
+    if (form.dataset.edit === "revert") send("revert", {});
+    else edit("rename_speaker", { speaker_id: fields.speaker_id, name: fields.name });
   });
 }

@@ -1,7 +1,9 @@
 // Live job progress: listens on /ws/jobs/ and redraws every row with a
 // matching data-job-id. Reconnects with backoff; after a reconnect it asks
 // the server for the current state of the rows it shows, so nothing missed
-// while offline stays stale.
+// while offline stays stale. Job actions go through the API.
+
+import { apiRequest, humanDuration } from "./api.js";
 
 const ACTIVE = new Set(["queued", "transcribing", "waiting"]);
 const listeners = new Set();
@@ -37,11 +39,13 @@ export function renderJob(row, job) {
   if (cancel) cancel.hidden = !ACTIVE.has(job.status);
   const retry = part("retry");
   if (retry) retry.hidden = !["failed", "cancelled"].includes(job.status);
-  for (const role of ["duration", "language"]) {
-    if (part(role) && job[role]) part(role).textContent = job[role];
-  }
+  // A job from the socket carries display values; one from the API, raw ones.
+  const duration = typeof job.duration === "number" ? humanDuration(job.duration) : job.duration;
+  if (part("duration") && duration) part("duration").textContent = duration;
+  if (part("language") && job.language) part("language").textContent = job.language;
   const link = row.querySelector(".title a");
-  if (link && job.url) link.href = job.url;
+  const url = job.url || job.urls?.page;
+  if (link && url) link.href = url;
 }
 
 function applyUpdate(job) {
@@ -58,7 +62,7 @@ function applyUpdate(job) {
 async function refreshShownJobs() {
   const ids = [...document.querySelectorAll("[data-job-id]")].map((row) => row.dataset.jobId);
   for (const id of new Set(ids)) {
-    const response = await fetch(`/transcripts/${id}/status/`, { headers: { Accept: "application/json" } });
+    const response = await apiRequest(`/transcripts/${id}`);
     if (response.ok) applyUpdate(await response.json());
   }
 }
@@ -84,17 +88,17 @@ export function connectJobs() {
   open(false);
 }
 
-// Forms in job rows (cancel, retry) post in the background and redraw the row.
+// Forms in job rows (cancel, retry) call the API and redraw the row; a job
+// that had already moved on (409) is redrawn as it is now.
 document.addEventListener("submit", async (event) => {
   const form = event.target;
   if (!form.matches('[data-role="cancel"], [data-role="retry"]')) return;
+  const id = form.closest("[data-job-id]")?.dataset.jobId;
+  if (!id) return;
   event.preventDefault();
-  const response = await fetch(form.action, {
-    method: "POST",
-    body: new FormData(form),
-    headers: { Accept: "application/json" },
-  });
-  if (response.ok) applyUpdate(await response.json());
+  const response = await apiRequest(`/transcripts/${id}/${form.dataset.role}`, { method: "POST" });
+  const current = response.ok ? response : await apiRequest(`/transcripts/${id}`);
+  if (current.ok) applyUpdate(await current.json());
 });
 
 connectJobs();

@@ -5,9 +5,10 @@
 // sends the captions committed while the page was away. Errors from the
 // server arrive as {type: "error"}.
 
+import { apiRequest } from "./api.js";
+
 const root = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
-const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
 
 // Audio captured while the socket is not ready yet (the server is loading the
 // local model or minting a token, or the connection is being re-established)
@@ -212,9 +213,8 @@ function stop() {
 
 async function share() {
   if (!state.session) return;
-  const response = await fetch(root.dataset.linksUrl.replace("SESSION", state.session), {
-    method: "POST", headers: { "X-CSRFToken": csrf }, body: new URLSearchParams(),
-  });
+  const links = `/live/sessions/${state.session}/links`;
+  const response = await apiRequest(links, { method: "POST", json: {} });
   if (!response.ok) {
     $("live-share-out").textContent = "The live link could not be created.";
     return;
@@ -225,7 +225,7 @@ async function share() {
   const input = Object.assign(document.createElement("input"), { value: link.url, readOnly: true, size: 50, id: "live-share-url" });
   const revoke = Object.assign(document.createElement("button"), { type: "button", className: "small", textContent: "Revoke" });
   revoke.onclick = async () => {
-    await fetch(link.revoke, { method: "POST", headers: { "X-CSRFToken": csrf } });
+    await apiRequest(`${links}/${link.id}`, { method: "DELETE" });
     out.textContent = "Link revoked.";
   };
   out.append(input, " ", revoke);
