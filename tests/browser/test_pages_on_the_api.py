@@ -10,6 +10,8 @@ import pytest
 from tests.browser.test_transcript_page import log_in, meeting, owner, site, word  # noqa: F401 (fixtures)
 from transcripts.models import Status, Transcript, TranscriptResult
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 
 def correct(page, old: str, new: str) -> None:
     word(page, old).dblclick()
