@@ -8,12 +8,14 @@ part to its service.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from project.deploy import explicit_variables, refuse_unsafe_production
 from project.env import (
     env_bool,
     env_bytes,
@@ -494,3 +496,6 @@ for _directory in (
     BROKER_DIR / "control",
 ):
     _directory.mkdir(parents=True, exist_ok=True)
+
+# Last, once every setting is read: production refuses placeholders and unsafe defaults.
+refuse_unsafe_production(globals(), explicit_variables(os.environ))
