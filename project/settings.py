@@ -434,9 +434,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Link, invite and socket tokens are written as a hash prefix (project/redact.py).
+    "filters": {"redact_tokens": {"()": "project.redact.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "faster_whisper": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "faster_whisper": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print paths past the
+        # filter: its records go to the root handler instead.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # --- Celery (read by project/celery.py through the CELERY_ namespace) -----------
