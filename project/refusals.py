@@ -5,10 +5,14 @@ database (the 503 is sent when it is down)."""
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.html import escape
+
+log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api/", "/v1/")
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -34,5 +38,13 @@ def _body(request: HttpRequest, status: int, code: str, message: str) -> HttpRes
         return JsonResponse(problem, status=status, content_type=PROBLEM_CONTENT_TYPE)
     if "json" in request.headers.get("Accept", "") or "json" in request.content_type:
         return JsonResponse({"error": message}, status=status)
-    page = render_to_string("error.html", {"title": HTTPStatus(status).phrase, "message": message})
-    return HttpResponse(page, status=status)
+    return HttpResponse(error_page(HTTPStatus(status).phrase, message), status=status)
+
+
+def error_page(title: str, message: str) -> str:
+    try:
+        return render_to_string("error.html", {"title": title, "message": message})
+    except Exception:  # an error page must not fail: say it without the site's look
+        log.exception("The error page could not be rendered")
+        title, message = escape(title), escape(message)
+        return f"<!doctype html><html lang=en><title>{title}</title><h1>{title}</h1><p>{message}</p></html>"
