@@ -45,9 +45,10 @@ def request_has_nul(request: HttpRequest) -> bool:
         return True
     if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return False
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    content_type = request.content_type or ""
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return _query_or_form_has_nul(request.POST)
-    if request.content_type == "application/json" or request.content_type.endswith("+json"):
+    if content_type == "application/json" or content_type.endswith("+json"):
         return _json_has_nul(request.body)
     return False
 

@@ -36,7 +36,7 @@ def _body(request: HttpRequest, status: int, code: str, message: str) -> HttpRes
             "instance": request.path,
         }
         return JsonResponse(problem, status=status, content_type=PROBLEM_CONTENT_TYPE)
-    if "json" in request.headers.get("Accept", "") or "json" in request.content_type:
+    if "json" in request.headers.get("Accept", "") or "json" in (request.content_type or ""):
         return JsonResponse({"error": message}, status=status)
     return HttpResponse(error_page(HTTPStatus(status).phrase, message), status=status)
 

@@ -66,7 +66,9 @@ HOSTILE_WORDS = ["a<b", "&amp;", "-->", "<i>x</i>", "two\n\nlines", "end-->start
 
 
 def hostile_data() -> dict:
-    spec = [("speaker_0", text, 0.5 + index, 0.9 + index) for index, text in enumerate(HOSTILE_WORDS)]
+    spec: list[tuple[str | None, str, float, float]] = [
+        ("speaker_0", text, 0.5 + index, 0.9 + index) for index, text in enumerate(HOSTILE_WORDS)
+    ]
     return words_from(spec)
 
 

@@ -70,7 +70,7 @@ def transcribe(transcript: Transcript) -> EngineResult | Submitted:
     if transcript.media is None:
         raise PermanentEngineError("The recording for this transcript was deleted.")
     engine = get_engine(transcript.engine)
-    name = transcript.media.file.name
+    name = transcript.media.file.name or ""
     with lease_keeper.keep(transcript.pk):
         job = EngineJob(
             transcript_id=transcript.pk,

@@ -54,7 +54,8 @@ def channel_samples(frame: av.AudioFrame) -> np.ndarray:
     if array.dtype == np.uint8:
         return (array.astype(np.float32) - 128) / 128
     if np.issubdtype(array.dtype, np.integer):
-        return array.astype(np.float32) / -float(np.iinfo(array.dtype).min)
+        full_scale = -float(np.iinfo(array.dtype.type).min)  # type: ignore[type-var]  # an integer dtype here
+        return array.astype(np.float32) / full_scale
     return array.astype(np.float32)
 
 
