@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 
 log = logging.getLogger(__name__)
 
+PATH = "/healthz"
 # The whole probe answers within this long.
 DEADLINE_SECONDS = 3.0
 # Checks run here, not in the request's thread; a check still stuck past the
@@ -77,6 +78,20 @@ def run_checks(checks: dict[str, Callable[[], None]] = CHECKS, deadline: float =
             log.warning("Health check %s failed", name, exc_info=True)
             results[name] = "error"
     return results
+
+
+class HealthzMiddleware:
+    """Answers /healthz first of all: a probe from inside a container or a
+    cluster asks by IP over plain HTTP, which the host check (ALLOWED_HOSTS)
+    and the HTTPS redirect further down would refuse."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.path == PATH:
+            return healthz(request)
+        return self.get_response(request)
 
 
 @login_not_required

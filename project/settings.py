@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, before the host check and the HTTPS redirect (project/health.py).
+    "project.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Scripts and styles from the site's own files only (project/csp.py).
     "project.csp.ContentSecurityPolicy",

@@ -5,7 +5,7 @@ from project import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", health.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),  # answered by HealthzMiddleware first
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/signup/<str:token>/", views.signup, name="signup_invite"),
     path("accounts/", views.account, name="account"),

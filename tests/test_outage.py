@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 from django.db import OperationalError
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
 from project import health, outage
 from tests import support
@@ -26,6 +26,13 @@ def test_healthz_is_200_when_everything_answers(client):
     assert response.status_code == 200, response.content
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "storage": "ok"}}
     assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthz_answers_a_probe_by_ip_over_plain_http(settings):
+    settings.SECURE_SSL_REDIRECT = True
+    response = Client().get("/healthz", HTTP_HOST="10.0.0.5:8000")
+    assert response.status_code == 200, response.content
 
 
 def test_a_hung_check_times_out_and_a_failing_one_is_an_error():
