@@ -13,7 +13,16 @@ from transcripts.models import Transcript
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_no_page_reports_a_policy_violation(site, page, meeting):  # noqa: F811
+@pytest.fixture
+def enforced(chromium):
+    """A page under the site's policy, as a visitor's browser applies it."""
+    context = chromium.new_context(bypass_csp=False)
+    yield context.new_page()
+    context.close()
+
+
+def test_no_page_reports_a_policy_violation(site, enforced, meeting):  # noqa: F811
+    page = enforced
     violations: list[str] = []
     page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
     page.add_init_script(
@@ -34,12 +43,15 @@ def test_no_page_reports_a_policy_violation(site, page, meeting):  # noqa: F811
     ):
         page.goto(f"{site.base_url}{path}")
         page.wait_for_load_state("networkidle")
+    # The player loads its media under the policy (media-src).
     page.goto(f"{site.base_url}/transcripts/{meeting.pk}/")
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    loaded = "p => new Promise(ok => p.readyState >= 1 ? ok() : p.addEventListener('loadedmetadata', ok))"
+    page.locator("#player").evaluate(loaded)
     assert violations == []
 
 
-def test_delete_still_asks_first(site, page, meeting):  # noqa: F811
+def test_delete_still_asks_first(site, enforced, meeting):  # noqa: F811
+    page = enforced
     log_in(page, site)
     page.goto(f"{site.base_url}/transcripts/")
     asked: list[str] = []
