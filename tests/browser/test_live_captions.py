@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from realtime.models import LiveSession
+from tests.browser.conftest import enforce_csp_only_when_asked
 from tests.fakes.scribe import FakeScribe
 from tests.realtime.live_support import session_cookie, speech_pcm
 from tests.support import GENERATED, CuttableRelay
@@ -67,6 +68,7 @@ def mic_browser(chromium, speech):
             "--autoplay-policy=no-user-gesture-required",
         ],
     )
+    enforce_csp_only_when_asked(browser)
     yield browser
     browser.close()
 
