@@ -21,6 +21,7 @@ from transcripts.media import pcm, storage
 from transcripts.media.limits import UploadRejected, check_limits
 from transcripts.media.probe import MediaInfo, ProbeError, probe, probe_url
 from transcripts.models import Media, Status, Transcript
+from transcripts.pooling import release_database_connection
 
 
 class Refused(Exception):
@@ -39,6 +40,7 @@ def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions)
     upload is removed by Django when the request ends).
     """
     check_limits(uploaded.size)
+    release_database_connection()  # the probe takes seconds
     try:
         info = probe(uploaded.temporary_file_path(), settings.PROBE_TIMEOUT_SECONDS)
     except ProbeError as error:
@@ -58,6 +60,7 @@ def create_stored_upload(
     left behind."""
     try:
         check_limits(size)
+        release_database_connection()  # the probe takes seconds
         info = probe_stored(name, size)
         check_limits(size, info)
     except UploadRejected:
