@@ -6,7 +6,7 @@ PORT ?= 8000
 XDIST ?= 2
 TYPED := project accounts api realtime transcripts tests bench
 
-.PHONY: run test test-fast test-slow test-browser lint types format bench system-deps clean
+.PHONY: run dev test test-fast test-slow test-browser lint types format bench system-deps clean
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -18,10 +18,15 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## run: install, migrate and start the web server and workers (embedded mode)
+## run: install, migrate and start the web server and workers (embedded mode, DEBUG off)
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+## dev: the same with DEBUG on (Django's error pages with tracebacks: never on a network)
+dev: $(VENV)/.runtime
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 ## system-deps: Debian packages the tests use (a browser and a speech synthesiser)
 system-deps:
