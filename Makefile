@@ -4,9 +4,11 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 XDIST ?= 2
+# The embedded mode's data: only `make clean-data` deletes it.
+DATA_DIR ?= data
 TYPED := project accounts api realtime transcripts tests bench
 
-.PHONY: run dev test test-fast test-slow test-browser lint types format bench system-deps clean
+.PHONY: run dev test test-fast test-slow test-browser lint types format bench system-deps clean clean-data
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -71,5 +73,12 @@ format: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) -m bench
 
+## clean: remove the virtualenv, caches and collected static files (never data/)
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis staticfiles
+	find . -path ./$(DATA_DIR) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+## clean-data: DELETE data/: the embedded database, every recording, the secret key (sign-ins)
+clean-data:
+	@echo "Deleting $(DATA_DIR)/: the embedded database, every recording and transcript, the secret key."
+	rm -rf $(DATA_DIR)
