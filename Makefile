@@ -8,7 +8,7 @@ XDIST ?= 2
 DATA_DIR ?= data
 TYPED := project accounts api realtime transcripts tests bench
 
-.PHONY: run dev test test-fast test-slow test-browser lint types format bench system-deps clean clean-data
+.PHONY: run dev serve-production test test-fast test-slow test-browser lint types format bench system-deps clean clean-data
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -29,6 +29,12 @@ run: $(VENV)/.runtime
 dev: $(VENV)/.runtime
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+## serve-production: the production site without Docker, configured by environment variables
+## (DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS, TRUSTED_PROXIES...: see the README):
+## migrate, collect static files, then web, workers and one beat, supervised
+serve-production: $(VENV)/.runtime
+	$(PY) manage.py serve --production --host $(HOST) --port $(PORT)
 
 ## system-deps: Debian packages the tests use (a browser and a speech synthesiser)
 system-deps:

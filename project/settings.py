@@ -22,6 +22,7 @@ from project.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_numbers,
     env_str,
     env_url,
@@ -48,6 +49,10 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# The reverse proxies in front of the site (addresses or networks): only
+# from these are X-Forwarded-For/-Proto/-Host believed (project/proxy.py);
+# from anyone else they are removed. Empty: no proxy is trusted.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -188,8 +193,9 @@ AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 # A refused login or reset is answered after this pause, which slows a
 # flood from each connection down to a trickle (accounts/throttle.py).
 REFUSED_LOGIN_DELAY_SECONDS = 2.0
-# Behind a reverse proxy the client's address must reach Django as
-# REMOTE_ADDR (see TRUSTED_PROXIES), or every person shares the proxy's.
+# Behind a reverse proxy the client's address reaches Django as REMOTE_ADDR
+# from a trusted proxy's X-Forwarded-For (TRUSTED_PROXIES, project/proxy.py);
+# never read from a header here, which anyone could forge.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 # Password-reset requests: per address and per client (accounts/throttle.py).
 PASSWORD_RESET_RATE_PER_ADDRESS = "3/h"  # noqa: S105 (a rate, not a password)
@@ -436,8 +442,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Verbatim <noreply@localhost>")
 
 # --- security in production -----------------------------------------------------
+# HTTPS behind a proxy is told by the proxy (TRUSTED_PROXIES), which sets the
+# request's scheme: no SECURE_PROXY_SSL_HEADER, which would believe anyone.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Production sits behind TLS; the embedded mode is plain HTTP on one
     # machine unless its operator puts TLS in front and says so here.
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not EMBEDDED)
