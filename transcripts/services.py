@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 
 from transcripts import quotas
 from transcripts.engines.base import EngineResult, TranscriptionOptions
@@ -39,6 +39,7 @@ def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions)
     upload is removed by Django when the request ends).
     """
     check_limits(uploaded.size)
+    release_database_connection()
     try:
         info = probe(uploaded.temporary_file_path(), settings.PROBE_TIMEOUT_SECONDS)
     except ProbeError as error:
@@ -76,10 +77,21 @@ def create_stored_upload(
         raise
 
 
+def release_database_connection() -> None:
+    """Give the request's database connection back (to the pool) before a
+    probe: it runs a child process for seconds on a busy machine, and
+    uploads holding their connections meanwhile starved the pool (pages
+    timed out waiting under the production load test). The next query takes
+    a connection again; inside a transaction it must be kept."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def probe_stored(name: str, size: int) -> MediaInfo:
     """Probe a stored file: by its path on a local disk, or through a
     short-lived presigned URL to its object (read in ranges, never copied)."""
     timeout = settings.PROBE_TIMEOUT_SECONDS
+    release_database_connection()
     try:
         path = storage.local_path(name)
         if path is not None:
