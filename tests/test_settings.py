@@ -4,6 +4,7 @@ Django's deployment checks."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import stat
 import subprocess
@@ -171,3 +172,21 @@ def test_debug_is_for_development_only_when_asked(tmp_path):
     result = run_settings(EMBEDDED_SETTINGS, DATA_DIR=str(tmp_path), DEBUG="true")
     assert result.stdout.split()[0] == "True"
     assert result.stdout.split()[1] == (tmp_path / "secret_key").read_text().strip()  # no well-known key either
+
+
+def variables_read_by_the_code() -> set[str]:
+    readers = re.compile(r"""(?:env_[a-z]+\(\s*|os\.environ\.get\(\s*|getenv\(\s*)"([A-Z][A-Z0-9_]+)\"""")
+    found = set()
+    for package in ("project", "accounts", "api", "transcripts", "realtime"):
+        for path in (support.ROOT / package).rglob("*.py"):
+            found.update(readers.findall(path.read_text()))
+    return found - {"DJANGO_SETTINGS_MODULE"}
+
+
+def test_every_setting_is_in_the_readme_table_and_the_env_example():
+    readme_rows = [line for line in (support.ROOT / "README.md").read_text().splitlines() if line.startswith("| `")]
+    example = (support.ROOT / "docker" / ".env.example").read_text()
+    variables = variables_read_by_the_code()
+    assert {"DATABASE_POOL_MAX_SIZE", "TRUSTED_PROXIES", "SECRET_KEY"} <= variables
+    assert {name for name in variables if not any(f"`{name}`" in row for row in readme_rows)} == set()
+    assert {name for name in variables if not re.search(rf"^{name}=", example, re.MULTILINE)} == set()
