@@ -176,3 +176,18 @@ def test_two_serves_sharing_redis_run_one_beat(transactional_db, tmp_path):
     finally:
         for server in servers:
             server.stop(timeout=30)
+
+
+def test_serve_only_beat_runs_beat_alone_under_the_lock(tmp_path):
+    """What compose's beat service runs: a second copy waits for the lock."""
+    env = migrated_embedded_env(tmp_path / "data")
+    first = support.Process([sys.executable, "manage.py", "serve", "--only", "beat"], env, "beat-one")
+    second = support.Process([sys.executable, "manage.py", "serve", "--only", "beat"], env, "beat-two")
+    try:
+        support.wait_until(lambda: beats(first, second), 60, message="a beat")
+        time.sleep(3)
+        assert len(beats(first, second)) == 1
+        assert {name for server in (first, second) for name in children_of(server)} == {"beat"}
+    finally:
+        first.stop(timeout=30)
+        second.stop(timeout=30)

@@ -101,8 +101,11 @@ class Command(BaseCommand):
         everything = [web_program(host, port), *worker_programs(), beat_program()]
         programs = [program for program in everything if program.name in wanted]
         supervisor = Supervisor(programs, site_beat_lock() if "beat" in wanted else None)
-        url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"  # noqa: S104
-        self.stdout.write(self.style.SUCCESS(f"Verbatim is running at {url}  (Ctrl-C stops it)"))
+        if "web" in wanted:
+            url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"  # noqa: S104
+            self.stdout.write(self.style.SUCCESS(f"Verbatim is running at {url}  (Ctrl-C stops it)"))
+        else:
+            self.stdout.write(f"Running {', '.join(sorted(wanted))} (Ctrl-C stops it)")
         self.stdout.flush()
         if code := supervisor.run():
             sys.exit(code)
