@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from project import secret_key
 from project.env import (
     env_bool,
     env_bytes,
@@ -21,6 +22,7 @@ from project.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_numbers,
     env_str,
     env_url,
@@ -29,14 +31,28 @@ from project.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 
-DEBUG = env_bool("DEBUG", True)
+# Development mode (Django's technical error pages, files reloaded as they
+# change): only when asked for, `make dev` or DEBUG=true.
+DEBUG = env_bool("DEBUG", False)
+# Embedded: nothing points the site at a service (a database server, Redis,
+# a bucket), so it is one machine (`make run`): served on plain HTTP, its
+# key kept in DATA_DIR. Anything else is a team's deployment ("production"
+# when DEBUG is off), whose processes on every machine share one key.
+EMBEDDED = not any(env_str(name) for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "S3_BUCKET"))
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if EMBEDDED:
+        SECRET_KEY = secret_key.load_or_create(DATA_DIR / "secret_key")
+    elif DEBUG:
+        SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
+    else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# The reverse proxies in front of the site (addresses or networks): only
+# from these are X-Forwarded-For/-Proto/-Host believed (project/proxy.py);
+# from anyone else they are removed. Empty: no proxy is trusted.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -89,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.signup_links",
             ],
         },
     },
@@ -176,8 +193,9 @@ AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 # A refused login or reset is answered after this pause, which slows a
 # flood from each connection down to a trickle (accounts/throttle.py).
 REFUSED_LOGIN_DELAY_SECONDS = 2.0
-# Behind a reverse proxy the client's address must reach Django as
-# REMOTE_ADDR (see TRUSTED_PROXIES), or every person shares the proxy's.
+# Behind a reverse proxy the client's address reaches Django as REMOTE_ADDR
+# from a trusted proxy's X-Forwarded-For (TRUSTED_PROXIES, project/proxy.py);
+# never read from a header here, which anyone could forge.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 # Password-reset requests: per address and per client (accounts/throttle.py).
 PASSWORD_RESET_RATE_PER_ADDRESS = "3/h"  # noqa: S105 (a rate, not a password)
@@ -199,7 +217,15 @@ USE_TZ = True
 # --- files ------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
-STATIC_ROOT = DATA_DIR / "static"
+# Where collectstatic puts the files a production web server serves: beside
+# the code (in the image, not on the data volume), so an upgrade's assets
+# are never shadowed by an older copy.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolve()
+# Embedded and in development, WhiteNoise serves the files straight from
+# their folders: nothing to collect, always those of the code running.
+# Production serves the collected copies (hashed names, compressed, cached
+# for a year).
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 MEDIA_ROOT = DATA_DIR / "media"
 # Every temporary file (request bodies spooled by Twisted and Django, upload
 # handler files, live recordings spooled for object storage) goes here, never
@@ -239,9 +265,9 @@ if S3_BUCKET:
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if WHITENOISE_USE_FINDERS
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 
@@ -416,14 +442,18 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Verbatim <noreply@localhost>")
 
 # --- security in production -----------------------------------------------------
+# HTTPS behind a proxy is told by the proxy (TRUSTED_PROXIES), which sets the
+# request's scheme: no SECURE_PROXY_SSL_HEADER, which would believe anyone.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # Production sits behind TLS; the embedded mode is plain HTTP on one
+    # machine unless its operator puts TLS in front and says so here.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not EMBEDDED)
+    if SECURE_SSL_REDIRECT or not EMBEDDED:
+        SESSION_COOKIE_SECURE = True
+        CSRF_COOKIE_SECURE = True
+        SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+        SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

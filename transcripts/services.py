@@ -60,7 +60,6 @@ def create_stored_upload(
     left behind."""
     try:
         check_limits(size)
-        release_database_connection()  # the probe takes seconds
         info = probe_stored(name, size)
         check_limits(size, info)
     except UploadRejected:
@@ -83,6 +82,7 @@ def probe_stored(name: str, size: int) -> MediaInfo:
     """Probe a stored file: by its path on a local disk, or through a
     short-lived presigned URL to its object (read in ranges, never copied)."""
     timeout = settings.PROBE_TIMEOUT_SECONDS
+    release_database_connection()  # the probe takes seconds
     try:
         path = storage.local_path(name)
         if path is not None:
