@@ -22,6 +22,7 @@ MODULES = [
     "api_overhead",
     "login_flood",
     "site_load",
+    "isolated_decode",
 ]
 
 

@@ -8,6 +8,7 @@ part to its service.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from project import secret_key
+from project.deploy import explicit_variables, refuse_unsafe_production
 from project.env import (
     env_bool,
     env_bytes,
@@ -78,8 +80,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, before the host check and the HTTPS redirect (project/health.py).
+    "project.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Scripts and styles from the site's own files only (project/csp.py).
+    "project.csp.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL characters in a request's text: a 400 with a message (project/input_guard.py).
+    "project.input_guard.RefuseNulCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -452,9 +460,13 @@ if not DEBUG:
         SESSION_COOKIE_SECURE = True
         CSRF_COOKIE_SECURE = True
         SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
-        SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-        SECURE_HSTS_PRELOAD = True
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+        # Asking browsers to hard-code HTTPS for the domain (hstspreload.org) is
+        # hard to undo and covers every subdomain: the operator opts in.
+        SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS preload is the operator's choice (SECURE_HSTS_PRELOAD), not a deployment warning.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -462,9 +474,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Link, invite and socket tokens are written as a hash prefix (project/redact.py).
+    "filters": {"redact_tokens": {"()": "project.redact.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "faster_whisper": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "faster_whisper": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print paths past the
+        # filter: its records go to the root handler instead.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # --- Celery (read by project/celery.py through the CELERY_ namespace) -----------
@@ -524,3 +544,6 @@ for _directory in (
     BROKER_DIR / "control",
 ):
     _directory.mkdir(parents=True, exist_ok=True)
+
+# Last, once every setting is read: production refuses placeholders and unsafe defaults.
+refuse_unsafe_production(globals(), explicit_variables(os.environ))

@@ -122,6 +122,7 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
                 ALLOWED_HOSTS="example.com",
                 DATA_DIR=str(tmp_path),
                 DATABASE_URL=PRODUCTION_DATABASE,
+                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
             ).items()
             if key != "REDIS_URL"
         },

@@ -18,7 +18,7 @@ from transcripts.jobs.progress import publish_job
 from transcripts.jobs.queue import enqueue
 from transcripts.jobs.runner import finish
 from transcripts.media import pcm, storage
-from transcripts.media.limits import UploadRejected, check_limits
+from transcripts.media.limits import UploadRejected, check_channels, check_limits
 from transcripts.media.probe import MediaInfo, ProbeError, probe, probe_url
 from transcripts.models import Media, Status, Transcript
 from transcripts.pooling import release_database_connection
@@ -46,6 +46,7 @@ def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions)
     except ProbeError as error:
         raise UploadRejected(str(error)) from None
     check_limits(uploaded.size, info)
+    check_channels(info, separately=options.multichannel)
     title = Path(uploaded.name or "Recording").stem[:200] or "Recording"
     return create_transcript(user, uploaded, info, title=title, engine=engine, options=options)
 
@@ -62,6 +63,7 @@ def create_stored_upload(
         check_limits(size)
         info = probe_stored(name, size)
         check_limits(size, info)
+        check_channels(info, separately=options.multichannel)
     except UploadRejected:
         default_storage.delete(name)
         raise
