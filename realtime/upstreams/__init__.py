@@ -7,6 +7,7 @@ An upstream is used by one consumer:
     upstream = make_upstream(engine, language=..., emit=callback)
     await upstream.start()          # raises UpstreamError when it cannot open
     await upstream.send(pcm)        # in order; may wait while the upstream is slow
+    await upstream.commit()         # commit what is pending now; returns once its text is emitted
     await upstream.finish()         # commit what is pending, then close
     await upstream.close()          # close at once
 
@@ -110,6 +111,8 @@ class Upstream(Protocol):
     async def start(self) -> None: ...
 
     async def send(self, pcm: bytes) -> None: ...
+
+    async def commit(self) -> None: ...
 
     async def finish(self) -> None: ...
 
