@@ -37,6 +37,10 @@ from transcripts.engines.registry import default_engine
 
 log = logging.getLogger(__name__)
 
+# A manual segment the client has not committed is committed once it spans
+# this long, as Scribe does (scribe-api.md §7.5), so it cannot grow unbounded.
+AUTO_COMMIT_SECONDS = 90.0
+
 # Why a session could not start (realtime.services.LiveRefused codes), as Scribe's error types.
 REFUSALS = {
     "session_limit": "rate_limited",  # too many live sessions open at once
@@ -96,6 +100,7 @@ class ScribeRealtimeConsumer(InboxlessConsumer):
         self.close_code = CLOSE_NORMAL
         self.segment_texts: list[str] = []  # committed by the engine since the client's last commit
         self.segment_words: list[dict] = []
+        self.segment_start = 0.0
         self.language: str | None = None
         user = self.scope.get("user")
         if not self.scope.get("auth") or user is None or not user.is_authenticated:
@@ -171,8 +176,12 @@ class ScribeRealtimeConsumer(InboxlessConsumer):
         if self.options.commit_strategy == "vad":
             await self.send_segment(segment.text, words or [])
         else:
+            if not self.segment_texts:
+                self.segment_start = segment.start
             self.segment_texts.append(segment.text)
             self.segment_words.extend(words or [])
+            if segment.end - self.segment_start >= AUTO_COMMIT_SECONDS:
+                await self.send_commit()
 
     async def status(self, state: str, message: str) -> None:
         pass  # the engine's reconnects are the server's business

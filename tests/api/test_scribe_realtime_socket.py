@@ -223,3 +223,13 @@ async def test_a_refused_session_is_a_scribe_error(fake, key, settings):
     (error,) = client.messages
     assert error["message_type"] == "rate_limited" and "live session" in error["error"]
     assert not fake.realtime.sessions
+
+
+async def test_a_manual_segment_never_committed_is_committed_once_long_enough(fake, key, monkeypatch):
+    from api.compat import scribe_realtime
+
+    monkeypatch.setattr(scribe_realtime, "AUTO_COMMIT_SECONDS", 3.0)  # Scribe's is 90 s
+    async with ScribeClient(key=key) as client:
+        await client.audio(utterance() + utterance())
+        committed = await client.wait_for("committed_transcript")
+        assert committed["text"] == "alpha bravo charlie delta echo foxtrot"
