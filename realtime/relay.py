@@ -321,6 +321,12 @@ class LiveRelay:
         if self.ending is not None:
             await asyncio.shield(self.ending)
 
+    def context(self, text: str) -> None:
+        """What was said before this session (a client's previous_text), for
+        the upstream to hear the first words in context; before any audio."""
+        if self.streaming and self.upstream is not None:
+            self.upstream.context(text)
+
     def commit(self, done: Callable[[], Awaitable[None]]) -> None:
         """Have the upstream commit everything accepted so far (a client's
         manual commit): queued behind the audio already accepted, so that

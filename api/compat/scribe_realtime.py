@@ -137,6 +137,8 @@ class ScribeRealtimeConsumer(InboxlessConsumer):
             await self.send_json(protocol.error(error.message_type, str(error)))
             relay.end(Ending.CLIENT_ERROR, str(error))
             return
+        if chunk.previous_text:
+            relay.context(chunk.previous_text)
         if chunk.pcm:
             relay.accept(chunk.pcm)
         if chunk.commit:

@@ -270,6 +270,10 @@ class LocalUpstream:
             self.pending.append(pcm)
             self.lock.notify()
 
+    def context(self, text: str) -> None:
+        """Not used: on these short windows Whisper echoed a prompt after the
+        real words (see LocalAgreement.decode)."""
+
     async def commit(self) -> None:
         """Decode the window to the end, commit all of it and start a new
         one; returns once its text has been emitted."""

@@ -213,6 +213,11 @@ class ScribeUpstream:
         first, self.fresh_socket = self.fresh_socket, False
         return chunk_message(pcm, self.previous_text if first else "")
 
+    def context(self, text: str) -> None:
+        """A client's previous_text: sent with this socket's first chunk, if none went yet."""
+        if self.fresh_socket:
+            self.previous_text = text_tail(text)
+
     async def commit(self) -> None:
         """Commit what is pending (nothing is, when Scribe's VAD committed it
         all already) and wait briefly for its text."""

@@ -233,3 +233,14 @@ async def test_a_manual_segment_never_committed_is_committed_once_long_enough(fa
         await client.audio(utterance() + utterance())
         committed = await client.wait_for("committed_transcript")
         assert committed["text"] == "alpha bravo charlie delta echo foxtrot"
+
+
+async def test_previous_text_on_the_first_chunk_goes_to_the_engine_as_context(fake, key):
+    async with ScribeClient(key=key) as client:
+        await client.wait_for("session_started")
+        await client.chunk(tone(0.25), previous_text="what was said before")
+        await client.audio(utterance())
+        await client.commit()
+        await client.wait_for("committed_transcript")
+    (session,) = fake.realtime.sessions
+    assert session.previous_text == "what was said before"

@@ -35,6 +35,9 @@ class ScriptedUpstream:
         await self.script.flowing.wait()  # cleared: a slow upstream
         self.audio += pcm
 
+    def context(self, text: str) -> None:
+        self.previous_text = text
+
     async def commit(self) -> None:
         """A client's commit: what the test queued in `script.on_commit`."""
         self.commits += 1
