@@ -8,7 +8,7 @@ XDIST ?= 2
 DATA_DIR ?= data
 TYPED := project accounts api realtime transcripts tests bench
 
-.PHONY: run dev serve-production test test-fast test-slow test-browser lint types format bench system-deps clean clean-data
+.PHONY: run dev serve-production test test-fast test-slow test-browser lint types format bench system-deps js-clients clean clean-data
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -36,11 +36,18 @@ dev: $(VENV)/.runtime
 serve-production: $(VENV)/.runtime
 	$(PY) manage.py serve --production --host $(HOST) --port $(PORT)
 
-## system-deps: Debian packages the tests use (a browser and a speech synthesiser)
+## system-deps: Debian packages the tests use (a browser, a speech synthesiser, npm for the JS clients)
 system-deps:
-	@command -v chromium >/dev/null && command -v espeak-ng >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng; \
-	  else echo "Install Debian's chromium and espeak-ng (sudo apt-get install chromium espeak-ng)"; exit 1; fi; }
+	@command -v chromium >/dev/null && command -v espeak-ng >/dev/null && command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng npm; \
+	  else echo "Install Debian's chromium, espeak-ng and npm (sudo apt-get install chromium espeak-ng npm)"; exit 1; fi; }
+
+## js-clients: the official JavaScript clients the browser tier runs (tests/browser/js, pinned by its lock file)
+JS_CLIENTS := tests/browser/js/node_modules/.package-lock.json
+js-clients: $(JS_CLIENTS)
+$(JS_CLIENTS): tests/browser/js/package.json tests/browser/js/package-lock.json
+	cd tests/browser/js && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 ## test: lint, then every tier of the suite (what CI runs)
 test: lint test-fast test-slow test-browser
@@ -54,7 +61,7 @@ test-slow: $(VENV)/.dev
 	$(PY) -m pytest -m "slow and not browser"
 
 ## test-browser: Chromium through Playwright, in a pytest run of its own
-test-browser: $(VENV)/.dev system-deps
+test-browser: $(VENV)/.dev system-deps $(JS_CLIENTS)
 	$(PY) -m pytest tests/browser
 
 ## lint: ruff, the types (mypy, ratcheted against mypy-baseline.txt), and no model change without its migration

@@ -20,6 +20,7 @@ MODULES = [
     "live_local",
     "live_proxy",
     "api_overhead",
+    "scribe_realtime_decode",
     "login_flood",
     "site_load",
     "isolated_decode",

@@ -37,6 +37,10 @@ class TranscriptionOptions:
     entity_detection: tuple[str, ...] = ()
     temperature: float | None = None
     seed: int | None = None
+    # Text that sets the context (OpenAI's `prompt`): the local engine gives it
+    # to Whisper as its initial prompt. Scribe's batch API has no such field
+    # (its bias is `keyterms`), so the Scribe engine does not send it.
+    prompt: str = ""
 
     @classmethod
     def from_dict(cls, data: dict) -> TranscriptionOptions:

@@ -71,6 +71,7 @@ def decoding_options(options: TranscriptionOptions) -> dict:
         "temperature": 0.0,
         "condition_on_previous_text": False,
         "hotwords": " ".join(options.keyterms) or None,
+        "initial_prompt": options.prompt or None,
     }
 
 
