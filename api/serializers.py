@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.models import WebhookDelivery, WebhookEndpoint
+from realtime import services as live_services
 from realtime.models import LiveLink, LiveSession
 from transcripts.models import Media, ShareLink, Status, Transcript
 
@@ -174,7 +175,9 @@ class LiveTokenSerializer(serializers.Serializer):
 class LiveSessionSerializer(serializers.ModelSerializer):
     status = serializers.CharField()
     duration = serializers.FloatField(help_text="Seconds recorded so far (final once ended).")
-    text = serializers.SerializerMethodField(help_text="The captions committed so far.")
+    text = serializers.SerializerMethodField(
+        help_text="The captions committed so far; once ended, the transcript's text as edited."
+    )
     transcript = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -183,7 +186,7 @@ class LiveSessionSerializer(serializers.ModelSerializer):
         fields = (*fields, "text", "transcript")
 
     def get_text(self, session: LiveSession) -> str:
-        return " ".join(text for text in session.segments.values_list("text", flat=True) if text)
+        return " ".join(text for text in live_services.viewer_text(session) if text)
 
 
 class LiveLinkCreateSerializer(serializers.Serializer):

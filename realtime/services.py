@@ -15,12 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from realtime import recording
+from realtime import links, recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.engines.registry import is_configured
-from transcripts.models import Transcript
+from transcripts.models import Transcript, TranscriptResult
 from transcripts.services import record_live_transcript
 
 log = logging.getLogger(__name__)
@@ -303,8 +303,27 @@ def create_link(session: LiveSession, *, expires_in: timedelta | None = None) ->
 
 def session_for_token(token: str) -> LiveSession | None:
     """The session a viewer token opens, or None when unknown, revoked or expired."""
-    link = LiveLink.objects.for_token(token).select_related("session").first()
+    link = link_for_token(token)
     return link.session if link else None
+
+
+def link_for_token(token: str) -> LiveLink | None:
+    """The usable link a viewer token opens, with its session."""
+    return LiveLink.objects.for_token(token).select_related("session").first()
+
+
+def link_usable(link_id: int) -> bool:
+    return LiveLink.objects.usable().filter(pk=link_id).exists()
+
+
+def viewer_text(session: LiveSession) -> list[str]:
+    """What a viewer is shown: the captions while the session is live; after
+    it, the saved transcript's text as it is now (edited, redacted), never
+    the captions as they were first committed."""
+    if session.is_active:
+        return list(session.segments.values_list("text", flat=True))
+    text = TranscriptResult.objects.filter(transcript_id=session.transcript_id).values_list("text", flat=True).first()
+    return [text] if text else []
 
 
 def discard_session(session_id: int) -> None:
@@ -318,4 +337,4 @@ def discard_session(session_id: int) -> None:
 
 
 def viewer_group(session_uuid) -> str:
-    return f"live.view.{session_uuid.hex}"
+    return links.session_group(session_uuid)
