@@ -42,3 +42,36 @@ def tell(group: str, event: dict) -> None:
         async_to_sync(layer.group_send)(group, event)
     except Exception as error:  # a notification never fails the work (RELIABILITY.md 13)
         log.warning("Live viewers of %s not told of %s: %s", group, event["type"], type(error).__name__)
+
+
+# --- on the transcript's sharing page (transcripts.sharing.add_link_source) ------------
+
+
+def state_of(link) -> str:
+    if link.revoked_at is not None:
+        return "revoked"
+    return "active" if link.is_live else "expired"
+
+
+def sharing_section(transcript):
+    """The viewer links of the live session this transcript came from."""
+    from django.urls import reverse
+
+    from realtime.models import LiveLink
+    from transcripts.sharing import LinkSection, OtherLink
+
+    rows = LiveLink.objects.filter(session__transcript=transcript).order_by("-created", "-id")
+    if not rows:
+        return None
+    return LinkSection(
+        slug="live",
+        title="Live links",
+        hint="Made during the live session: they show this transcript, as you edit it, "
+        "until they expire or you revoke them.",
+        links=[
+            OtherLink(
+                link.pk, link.created, link.expires_at, state_of(link), reverse("realtime:revoke_link", args=[link.pk])
+            )
+            for link in rows
+        ],
+    )

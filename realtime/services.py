@@ -297,8 +297,15 @@ class NewLink:
 
 
 def create_link(session: LiveSession, *, expires_in: timedelta | None = None) -> NewLink:
-    expires = timezone.now() + expires_in if expires_in else None
-    return NewLink(*LiveLink.issue(session=session, expires_at=expires))
+    """A viewer link; it expires after `expires_in`, by default LIVE_LINK_HOURS
+    (a link that never expires would outlive anyone's memory of it)."""
+    lifetime = expires_in or timedelta(hours=settings.LIVE_LINK_HOURS)
+    return NewLink(*LiveLink.issue(session=session, expires_at=timezone.now() + lifetime))
+
+
+def links_of(sessions) -> list[LiveLink]:
+    """The viewer links of these sessions, newest first, for their owner."""
+    return list(LiveLink.objects.filter(session__in=sessions).select_related("session").order_by("-created", "-id"))
 
 
 def session_for_token(token: str) -> LiveSession | None:

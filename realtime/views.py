@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -16,11 +17,14 @@ from realtime.models import LiveLink, LiveSession
 from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.engines.registry import available_engines, default_engine
+from transcripts.views.common import safe_next
 
+# "" is the default lifetime, LIVE_LINK_HOURS.
 LINK_LIFETIMES = {"": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 
 
 def live_page(request: HttpRequest) -> HttpResponse:
+    usable = LiveLink.objects.usable().filter(session__owner=request.user)
     return render(
         request,
         "realtime/live.html",
@@ -28,6 +32,7 @@ def live_page(request: HttpRequest) -> HttpResponse:
             "engines": available_engines(),
             "default_engine": default_engine(),
             "max_sessions": quotas.limits_for(request.user).live_sessions,
+            "links": usable.select_related("session").order_by("-created", "-id"),
         },
     )
 
@@ -43,9 +48,15 @@ def create_link(request: HttpRequest, session_uuid) -> JsonResponse:
 
 
 @require_POST
-def revoke_link(request: HttpRequest, pk: int) -> JsonResponse:
+def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke a viewer link (its connected viewers are closed at once); back
+    to `next` for a form, JSON for a script."""
     link = get_object_or_404(LiveLink, pk=pk, session__owner=request.user)
     link.revoke()
+    target = safe_next(request)
+    if target:
+        messages.success(request, "The live link no longer works; its viewers were disconnected.")
+        return redirect(target)
     return JsonResponse({"revoked": True})
 
 

@@ -60,3 +60,39 @@ async def test_viewers_get_the_edited_text_never_the_original_captions(user):
         backlog = await newcomer.wait_for("backlog")
     assert backlog == {"type": "backlog", "segments": ["the [redacted] plan"], "ended": True}
     assert "secret" not in str(connected.messages[1:]) + str(newcomer.messages)
+
+
+async def test_revoking_a_link_closes_its_connected_viewers_at_once_and_only_them(user):
+    transcript, first = await sync_to_async(ended_session_with_link)(user)
+    session = await sync_to_async(lambda: first.link.session)()
+    second = await sync_to_async(services.create_link)(session)
+    async with (
+        InProcessSocket(f"/ws/live/view/{first.token}/") as revoked,
+        InProcessSocket(f"/ws/live/view/{second.token}/") as kept,
+    ):
+        await revoked.wait_for("backlog")
+        await kept.wait_for("backlog")
+        await sync_to_async(first.link.revoke)()
+        assert await revoked.wait_closed(timeout=5) == 4404
+        assert kept.reader is not None and not kept.reader.done()
+
+
+async def test_a_revoked_viewer_never_gets_captions_again_even_after_a_new_link(user, monkeypatch):
+    """Even when the closing message was lost (revoked behind the channel
+    layer's back here), the viewer's link is looked up again as captions flow."""
+    from channels.layers import get_channel_layer
+
+    from realtime import viewers
+    from realtime.models import LiveLink
+
+    monkeypatch.setattr(viewers, "LINK_RECHECK_SECONDS", 0)
+    session = await sync_to_async(services.start_session)(user, engine="local")
+    first = await sync_to_async(services.create_link)(session)
+    async with InProcessSocket(f"/ws/live/view/{first.token}/") as viewer:
+        await viewer.wait_for("backlog")
+        await LiveLink.objects.filter(pk=first.link.pk).aupdate(revoked_at=session.started)
+        await sync_to_async(services.create_link)(session)  # the session is watched again
+        caption = {"type": "live.caption", "caption": {"type": "committed", "index": 0, "text": "after"}}
+        await get_channel_layer().group_send(services.viewer_group(session.uuid), caption)
+        assert await viewer.wait_closed(timeout=5) == 4404
+    assert "after" not in str(viewer.messages)
