@@ -324,10 +324,6 @@ LIVE_LINK_HOURS = env_float("LIVE_LINK_HOURS", 24, minimum=0.1)
 # CPU threads per local live session: a decode is on the critical path of the
 # caption lag, and two threads nearly halve it on a 2-core machine.
 LIVE_LOCAL_THREADS = env_int("LIVE_LOCAL_THREADS", 2, minimum=1)
-# How long a page coming back after a dropped connection waits for the server
-# to let go of the old one (it finishes with the upstream first) before the
-# session is given up and a new one started.
-LIVE_RESUME_WAIT_SECONDS = env_float("LIVE_RESUME_WAIT_SECONDS", 10, minimum=0)
 # An active session whose consumer has not been seen this long is recovered (saved as ended).
 LIVE_STALE_SECONDS = env_int("LIVE_STALE_SECONDS", 120, minimum=10)
 # With object storage, the live recording is saved to the bucket this often

@@ -35,7 +35,7 @@ from django.conf import settings
 
 from realtime.pulse import pulse
 from realtime.recording import RecordingWriter
-from realtime.services import LiveRefused, Opened, SessionBusy
+from realtime.services import RESUME_WAIT_SECONDS, LiveRefused, Opened, SessionBusy
 from realtime.upstreams import (
     Committed,
     Event,
@@ -267,12 +267,13 @@ class LiveRelay:
             await self.sink.committed(Segment(**segment))
 
     async def take_session(self, user, options: LiveOptions) -> Opened:
-        """store.open, waiting up to LIVE_RESUME_WAIT_SECONDS for a session
+        """store.open, waiting up to RESUME_WAIT_SECONDS for a session
         being resumed to be let go by its old connection. The page notices a
         drop and is back within a second or two, often while the server is
         still sending the old connection's last audio upstream, or before it
-        has seen the drop at all: the old connection is asked to hand over."""
-        deadline = self.clock() + settings.LIVE_RESUME_WAIT_SECONDS
+        has seen the drop at all: the old connection is asked to hand over.
+        If its process died, nobody hands over: the wait outlasts its silence."""
+        deadline = self.clock() + RESUME_WAIT_SECONDS
         asked = False
         while True:
             try:

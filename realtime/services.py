@@ -49,6 +49,18 @@ class SessionBusy(LiveRefused):
 
 # How often a live consumer records that it is alive (realtime/pulse.py).
 HEARTBEAT_SECONDS = 5.0
+# A connection holding a session that has not beaten for this long is taken
+# to be gone (its web process died), and the session may be resumed elsewhere.
+SILENT_AFTER_SECONDS = 3 * HEARTBEAT_SECONDS
+# How long a page coming back to its session keeps asking for it before a new
+# session is started instead: at least until its old connection is taken to
+# be gone (a dead process cannot hand the session over), plus one heartbeat
+# for a beat written just before the process died. Shorter, a server dying
+# mid-talk split the talk into two transcripts.
+RESUME_WAIT_SECONDS = SILENT_AFTER_SECONDS + HEARTBEAT_SECONDS
+# Audio the Live page keeps while it is away, to send once it is back: the
+# resume wait, and as long again for a restarting server to answer at all.
+PAGE_HOLD_SECONDS = 2 * RESUME_WAIT_SECONDS
 
 
 def start_session(user, *, engine: str, language: str = "") -> LiveSession:
@@ -118,7 +130,7 @@ def resume_session(user, session_uuid: str) -> LiveSession:
         key = uuid.UUID(session_uuid)
     except ValueError:
         raise refused from None
-    silent = timezone.now() - timedelta(seconds=3 * HEARTBEAT_SECONDS)
+    silent = timezone.now() - timedelta(seconds=SILENT_AFTER_SECONDS)
     with transaction.atomic():
         session = LiveSession.objects.select_for_update().filter(owner=user, uuid=key, status=LiveStatus.ACTIVE).first()
         if session is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -33,6 +34,10 @@ def live_page(request: HttpRequest) -> HttpResponse:
             "default_engine": default_engine(),
             "max_sessions": quotas.limits_for(request.user).live_sessions,
             "links": usable.select_related("session").order_by("-created", "-id"),
+            # The page's reconnect follows the server's timing (realtime/services.py).
+            "resume_seconds": services.RESUME_WAIT_SECONDS,
+            "hold_seconds": services.PAGE_HOLD_SECONDS,
+            "buffer_seconds": settings.LIVE_MAX_BUFFER_SECONDS,
         },
     )
 

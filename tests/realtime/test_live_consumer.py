@@ -196,10 +196,10 @@ async def test_a_page_back_before_the_server_saw_the_drop_takes_its_session_over
     old connection hands the session over (at once in the same Daphne
     process, at its next heartbeat in another) instead of the resume being
     refused and a second session started. Without the hand-over the old
-    connection, still open, would hold the session past LIVE_RESUME_WAIT_SECONDS.
+    connection, still open, would hold the session past RESUME_WAIT_SECONDS.
     (The same within one process: test_live_socket.py.)"""
     holding = await sync_to_async(site)(LIVE_IDLE_TIMEOUT=4)  # a heartbeat every 0.5 s
-    resuming = await sync_to_async(site)(LIVE_RESUME_WAIT_SECONDS=3)
+    resuming = await sync_to_async(site)()
     first_part, second_part = utterances(1), utterances(1)
     async with LiveClient(holding.base_url, cookie, query="engine=scribe") as before:
         ready = await before.wait_for("ready")
