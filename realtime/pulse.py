@@ -38,7 +38,7 @@ class Member(Protocol):
 def period() -> float:
     # Tests use idle timeouts shorter than a heartbeat.
     beat = services.HEARTBEAT_SECONDS
-    return beat if settings.LIVE_IDLE_TIMEOUT > beat else 0.5
+    return beat if min(settings.LIVE_IDLE_TIMEOUT, settings.LIVE_SILENCE_TIMEOUT) > beat else 0.5
 
 
 class Pulse:

@@ -35,6 +35,7 @@ from django.conf import settings
 
 from realtime.pulse import pulse
 from realtime.recording import RecordingWriter
+from realtime.silence import is_silence
 from realtime.services import RESUME_WAIT_SECONDS, LiveRefused, Opened, SessionBusy
 from realtime.upstreams import (
     Committed,
@@ -86,6 +87,7 @@ class RelayState(enum.Enum):
 class Ending(enum.Enum):
     STOP = "stop"  # the page pressed stop
     IDLE = "idle"  # no audio for LIVE_IDLE_TIMEOUT
+    SILENCE = "silence"  # nothing but silence for LIVE_SILENCE_TIMEOUT
     SESSION_LIMIT = "session_limit"  # the recording reached LIVE_MAX_SESSION_SECONDS
     UPSTREAM_FAILED = "upstream_failed"  # a fatal error from the speech service
     BUFFER_FULL = "buffer_full"  # the upstream fell LIVE_MAX_BUFFER_SECONDS behind
@@ -115,6 +117,16 @@ PLANS: dict[Ending, Plan] = {
     Ending.STOP: Plan(None, "commit", "end", tells_ended=True),
     Ending.IDLE: Plan(
         ("idle", "No audio arrived for a while, so the session was stopped and saved."),
+        "commit",
+        "end",
+        tells_ended=True,
+    ),
+    Ending.SILENCE: Plan(
+        (
+            "silence",
+            "Nothing but silence arrived for a while (is the microphone muted?), "
+            "so the session was stopped and saved.",
+        ),
         "commit",
         "end",
         tells_ended=True,
@@ -214,6 +226,7 @@ class LiveRelay:
         self.buffered = 0
         self.wake = asyncio.Event()
         self.last_audio = clock()
+        self.last_sound = clock()  # the last frame that was not silence
         self.watched = False  # someone holds a usable viewer link (learnt at each heartbeat)
         self.pump: asyncio.Task | None = None
         self.ending: asyncio.Task | None = None
@@ -295,6 +308,8 @@ class LiveRelay:
         if not self.streaming:
             return
         self.last_audio = self.clock()
+        if not is_silence(pcm):
+            self.last_sound = self.last_audio
         if self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.BUFFER_FULL)
             return
@@ -367,6 +382,8 @@ class LiveRelay:
         assert self.recording is not None
         if self.clock() - self.last_audio > settings.LIVE_IDLE_TIMEOUT:
             self.end(Ending.IDLE)
+        elif self.clock() - self.last_sound > settings.LIVE_SILENCE_TIMEOUT:
+            self.end(Ending.SILENCE)
         elif self.recording.bytes >= settings.LIVE_MAX_SESSION_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.SESSION_LIMIT)
 

@@ -88,11 +88,28 @@ def check_live_quota(user, engine: str) -> None:
             f"You already have {active} live {noun} open; the limit is {limits.live_sessions}. "
             "Stop one to start another.",
         )
+    if engine == "local":
+        check_local_share(user)
     try:
         quotas.check_minutes(user, limits, engine, adding=0)
         quotas.check_storage(user, limits, adding=0)
     except quotas.QuotaExceeded as error:
         raise LiveRefused("quota", str(error)) from None
+
+
+def check_local_share(user) -> None:
+    """The local engine's live slots are few (LIVE_LOCAL_MAX_SESSIONS per
+    process, each most of a core): one account may hold only
+    LIVE_LOCAL_SESSIONS_PER_USER of them at once, across the site."""
+    allowed = settings.LIVE_LOCAL_SESSIONS_PER_USER
+    held = LiveSession.objects.filter(owner=user, status=LiveStatus.ACTIVE, engine="local").count()
+    if held >= allowed:
+        noun = "session" if allowed == 1 else "sessions"
+        raise LiveRefused(
+            "local_share",
+            f"You already have {held} live {noun} on the local engine, the most one account may hold "
+            "(the local engine's live slots are shared by everyone). Stop it to start another.",
+        )
 
 
 def live_sessions_open(user) -> int:

@@ -178,3 +178,16 @@ def test_the_live_page_holds_audio_for_as_long_as_the_server_may_take_to_give_th
     assert hold > resume
     script = (Path(__file__).parents[2] / "frontend/static/js/live.js").read_text()
     assert "root.dataset.holdSeconds" in script and "root.dataset.bufferSeconds" in script
+
+
+def test_one_account_holds_at_most_its_share_of_the_local_live_slots(user, other_user, settings):
+    settings.LIVE_LOCAL_MAX_SESSIONS = 2
+    settings.LIVE_LOCAL_SESSIONS_PER_USER = 1
+    first = services.start_session(user, engine="local")
+    with pytest.raises(services.LiveRefused) as refused:
+        services.start_session(user, engine="local")
+    assert refused.value.code == "local_share" and "shared" in str(refused.value)
+    services.start_session(other_user, engine="local")  # the other slot is someone else's to take
+    services.start_session(user, engine="scribe")  # other engines are not limited by it
+    services.end_session(first.pk)
+    services.start_session(user, engine="local")

@@ -376,3 +376,27 @@ async def test_scribe_without_a_key_is_refused_before_any_session(user):
         await harness.start(user, engine="scribe")
     assert refused.value.code == "not_configured"
     assert not harness.upstreams.made and await LiveSession.objects.acount() == 0
+
+
+async def test_a_session_sending_only_silence_is_stopped_and_saved_with_a_message(user, settings):
+    settings.LIVE_SILENCE_TIMEOUT = 60
+    harness = await streaming(user)  # a second of tone
+    quiet = tone(0.2, amplitude=0.0005)  # a muted microphone's hiss, about -66 dBFS
+    for skew in (30, 29):
+        harness.skew += skew
+        harness.relay.accept(quiet)
+        harness.relay.on_heartbeat(False)
+        assert harness.relay.streaming
+    harness.relay.accept(tone(0.2))  # someone speaks: the silence starts again
+    harness.skew += 59
+    harness.relay.accept(quiet)
+    harness.relay.on_heartbeat(False)
+    assert harness.relay.streaming
+    harness.skew += 2
+    harness.relay.accept(quiet)
+    harness.relay.on_heartbeat(False)
+    await harness.ended()
+    notice = harness.page.one("error")
+    assert notice["code"] == "silence" and "saved" in notice["message"]
+    assert harness.page.one("ended")["transcript"] and harness.page.closed is Ending.SILENCE
+    assert harness.upstream.finished
