@@ -35,8 +35,8 @@ from django.conf import settings
 
 from realtime.pulse import pulse
 from realtime.recording import RecordingWriter
-from realtime.silence import is_silence
 from realtime.services import RESUME_WAIT_SECONDS, LiveRefused, Opened, SessionBusy
+from realtime.silence import is_silence
 from realtime.upstreams import (
     Committed,
     Event,
@@ -124,8 +124,7 @@ PLANS: dict[Ending, Plan] = {
     Ending.SILENCE: Plan(
         (
             "silence",
-            "Nothing but silence arrived for a while (is the microphone muted?), "
-            "so the session was stopped and saved.",
+            "Nothing but silence arrived for a while (is the microphone muted?), so the session was stopped and saved.",
         ),
         "commit",
         "end",
