@@ -88,6 +88,7 @@ class Ending(enum.Enum):
     STOP = "stop"  # the page pressed stop
     IDLE = "idle"  # no audio for LIVE_IDLE_TIMEOUT
     SILENCE = "silence"  # nothing but silence for LIVE_SILENCE_TIMEOUT
+    QUOTA = "quota"  # the session took its owner over a quota (realtime/metering.py)
     SESSION_LIMIT = "session_limit"  # the recording reached LIVE_MAX_SESSION_SECONDS
     UPSTREAM_FAILED = "upstream_failed"  # a fatal error from the speech service
     BUFFER_FULL = "buffer_full"  # the upstream fell LIVE_MAX_BUFFER_SECONDS behind
@@ -128,6 +129,13 @@ PLANS: dict[Ending, Plan] = {
         ),
         "commit",
         "end",
+        tells_ended=True,
+    ),
+    Ending.QUOTA: Plan(
+        ("quota", "You reached your quota, so the live session was stopped and saved."),
+        "commit",
+        "end",
+        saves_error=True,
         tells_ended=True,
     ),
     Ending.SESSION_LIMIT: Plan(
@@ -385,6 +393,13 @@ class LiveRelay:
             self.end(Ending.SILENCE)
         elif self.recording.bytes >= settings.LIVE_MAX_SESSION_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.SESSION_LIMIT)
+
+    @property
+    def recorded_seconds(self) -> float:
+        return self.recording.bytes / BYTES_PER_SECOND if self.recording is not None else 0.0
+
+    def on_over_quota(self, message: str) -> None:
+        self.end(Ending.QUOTA, message)
 
     def on_release(self) -> None:
         """The page came back on another connection (this one dropped without

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from realtime import links, recording
+from realtime import links, metering, recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts import quotas
 from transcripts.document import canonical
@@ -191,20 +191,23 @@ def request_release(session_id: int) -> None:
 class Beat(NamedTuple):
     watched: set[int]  # sessions someone holds a usable viewer link for
     released: set[int]  # sessions their page resumes on another connection
+    over_quota: dict[int, str] = {}  # sessions that took their owner over a quota: why
 
 
-def heartbeat(session_ids: list[int]) -> Beat:
+def heartbeat(session_ids: list[int], recorded: dict[int, float] | None = None) -> Beat:
     """Record that these sessions are alive and learn which are watched and
     which are to be handed over: three small queries for any number of
     sessions. (Their recorded length is saved when they end: writing it here
     as a CASE over 200 ids took 80-160 ms of ORM work, in a thread that held
-    the interpreter lock away from the audio.)"""
+    the interpreter lock away from the audio.) With `recorded` (id: seconds
+    so far), also which sessions took their owner over a quota (one more
+    query when nobody has such a limit; realtime/metering.py)."""
     if not session_ids:
         return Beat(set(), set())
     sessions = LiveSession.objects.filter(pk__in=session_ids, status=LiveStatus.ACTIVE)
     sessions.update(heartbeat=timezone.now())
     released = set(sessions.filter(release_requested=True).values_list("pk", flat=True))
-    return Beat(watched(session_ids), released)
+    return Beat(watched(session_ids), released, metering.over_quota(recorded or {}))
 
 
 def watched(session_ids: list[int]) -> set[int]:

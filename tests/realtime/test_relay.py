@@ -400,3 +400,43 @@ async def test_a_session_sending_only_silence_is_stopped_and_saved_with_a_messag
     assert notice["code"] == "silence" and "saved" in notice["message"]
     assert harness.page.one("ended")["transcript"] and harness.page.closed is Ending.SILENCE
     assert harness.upstream.finished
+
+
+async def test_a_session_that_goes_over_the_owners_minutes_is_cut_off_with_its_text_saved(user, settings):
+    """Checked at each heartbeat, not only at the start: the audio streamed
+    so far counts toward the month's minutes for the engine."""
+    from realtime.pulse import pulse
+    from transcripts import quotas
+
+    settings.QUOTA_MONTHLY_MINUTES = {"local": 1}
+    await sync_to_async(quotas.record)(user, "local", 57)  # 3 s left this month
+    harness = await streaming(user, audio=SECOND + SECOND)
+    await harness.commit("said in time", 0.0, 1.5)
+    await pulse().beat_once()
+    assert harness.relay.streaming  # 2 s of 3
+    for frame in frames(SECOND + SECOND):
+        harness.relay.accept(frame)
+    await harness.flushed()
+    await pulse().beat_once()
+    await harness.ended()
+    notice = harness.page.one("error")
+    assert notice["code"] == "quota" and "stopped and saved" in notice["message"] and "1:00" in notice["message"]
+    transcript_id = harness.page.one("ended")["transcript"]
+    assert await transcript_text(transcript_id) == "said in time"
+    assert harness.page.closed is Ending.QUOTA and harness.upstream.finished
+    assert (await row(harness.relay)).error == notice["message"]
+
+
+async def test_a_session_that_fills_the_owners_storage_is_cut_off(user, settings):
+    from realtime.pulse import pulse
+
+    settings.QUOTA_STORAGE_BYTES = 3 * 32000  # three seconds of recording
+    harness = await streaming(user, audio=SECOND)
+    await pulse().beat_once()
+    assert harness.relay.streaming
+    for frame in frames(SECOND + SECOND + SECOND):
+        harness.relay.accept(frame)
+    await harness.flushed()
+    await pulse().beat_once()
+    await harness.ended()
+    assert harness.page.one("error")["code"] == "quota" and "storage" in harness.page.one("error")["message"]
