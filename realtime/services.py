@@ -361,6 +361,8 @@ def viewer_text(session: LiveSession) -> list[str]:
     the captions as they were first committed."""
     if session.is_active:
         return list(session.segments.values_list("text", flat=True))
+    if session.transcript_id is None:
+        return []
     text = TranscriptResult.objects.filter(transcript_id=session.transcript_id).values_list("text", flat=True).first()
     return [text] if text else []
 
