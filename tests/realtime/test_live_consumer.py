@@ -216,3 +216,31 @@ async def test_a_page_back_before_the_server_saw_the_drop_takes_its_session_over
             ended = await after.stop()
     assert [caption["index"] for caption in after.of_type("committed")] == [1]  # the page had shown 0
     await sync_to_async(saved_as_one)(ended, first_part, second_part)
+
+
+async def test_a_session_whose_web_process_died_resumes_on_another_as_one_transcript(site, cookie):
+    """The web process is killed mid-talk, so nobody hands the session over;
+    the page comes back at once, through the proxy, to a web process that is
+    up (another one, or the same restarted quickly), which waits until the
+    old connection is taken to be gone (three silent heartbeats) and gives
+    the page its session back: one session, one transcript of the whole talk.
+    (With the page's resume given up after 10 s, the talk was split in two.)"""
+    first = await sync_to_async(site)()
+    other = await sync_to_async(site)()
+    async with LiveClient(first.base_url, cookie, query="engine=scribe") as before:
+        ready = await before.wait_for("ready")
+        await before.stream(utterances(1), realtime=2)
+        await before.wait_for("committed", text="alpha bravo charlie")
+        first.processes[0].kill()  # Daphne, SIGKILL: no disconnect, no hand-over
+        await before.wait_closed()
+    resume = f"engine=scribe&resume={ready['session']}&shown=1"
+    async with LiveClient(other.base_url, cookie, query=resume) as after:
+        again = await after.wait_for("ready", timeout=30)
+        assert again["session"] == ready["session"] and again["resumed"] is True
+        await after.stream(utterances(1), realtime=2)
+        await after.wait_for("committed", text="delta echo foxtrot")
+        ended = await after.stop()
+    assert not after.of_type("error")
+    assert await LiveSession.objects.acount() == 1 and await Transcript.objects.acount() == 1
+    transcript = await sync_to_async(saved)(ended["transcript"])
+    assert transcript.result.text == "alpha bravo charlie delta echo foxtrot"
