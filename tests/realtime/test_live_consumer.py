@@ -244,3 +244,28 @@ async def test_a_session_whose_web_process_died_resumes_on_another_as_one_transc
     assert await LiveSession.objects.acount() == 1 and await Transcript.objects.acount() == 1
     transcript = await sync_to_async(saved)(ended["transcript"])
     assert transcript.result.text == "alpha bravo charlie delta echo foxtrot"
+
+
+async def test_revoking_a_live_link_in_one_web_process_closes_its_viewer_in_another(site, cookie, user):
+    """Through the channel layer (Redis) from the process that revoked to
+    the one holding the viewer's socket."""
+    from realtime import services
+    from tests.web import signed_in
+
+    owners, viewers = await sync_to_async(site)(), await sync_to_async(site)()
+    session = await sync_to_async(services.start_session)(user, engine="scribe")
+    revoked, kept = [await sync_to_async(services.create_link)(session) for _ in range(2)]
+    async with (
+        LiveClient(viewers.base_url, None, path=f"/ws/live/view/{revoked.token}/") as gone,
+        LiveClient(viewers.base_url, None, path=f"/ws/live/view/{kept.token}/") as watching,
+    ):
+        await gone.wait_for("backlog")
+        await watching.wait_for("backlog")
+
+        def revoke() -> int:
+            with signed_in(owners.base_url, cookie) as http:
+                return http.post(f"/live/links/{revoked.link.pk}/revoke/").status_code
+
+        assert await sync_to_async(revoke)() == 200
+        assert await gone.wait_closed(timeout=10) == 4404
+        assert watching.reader is not None and not watching.reader.done()
