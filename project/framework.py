@@ -10,6 +10,8 @@ an upgrade must come with a look at the patched code and its tests.
   system temp directory (`protect_daphne`).
 - Autobahn's close codes: the live socket closes with 1009 and 1013
   (`allow_close_codes`).
+- Daphne's access log: tokens in URLs are written as a hash prefix
+  (project/log_redaction.py).
 
 (The live consumer's Channels shortcut is a named base class instead:
 realtime/inboxless.py.)
@@ -28,6 +30,7 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from project import log_redaction
 from project.upload_guard import body_limit_for, too_large_response
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ def install() -> None:
     check_versions()
     protect_daphne()
     allow_close_codes()
+    log_redaction.redact_daphne_access_log()
 
 
 def check_versions(tested: dict[str, str] = TESTED_VERSIONS) -> None:

@@ -269,3 +269,9 @@ async def test_revoking_a_live_link_in_one_web_process_closes_its_viewer_in_anot
         assert await sync_to_async(revoke)() == 200
         assert await gone.wait_closed(timeout=10) == 4404
         assert watching.reader is not None and not watching.reader.done()
+    for running in (owners, viewers):  # stopped, so their access logs are flushed
+        for process in running.processes:
+            await sync_to_async(process.stop)()
+    logs = owners.logs() + viewers.logs()
+    assert "WSCONNECTING /ws/live/view/~" in logs  # the access log names the link by its hash prefix
+    assert revoked.token not in logs and kept.token not in logs
