@@ -190,7 +190,12 @@ class LiveSessionSerializer(serializers.ModelSerializer):
 
 
 class LiveLinkCreateSerializer(serializers.Serializer):
-    expires = serializers.ChoiceField(choices=["", "1h", "1d", "7d"], required=False, default="")
+    expires = serializers.ChoiceField(
+        choices=["", "1h", "1d", "7d"],
+        required=False,
+        default="",
+        help_text="How long the link works; empty: the server's LIVE_LINK_HOURS (24 h by default). Every link expires.",
+    )
 
 
 class LiveLinkSerializer(TokenLinkSerializer):

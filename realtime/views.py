@@ -38,6 +38,7 @@ def live_page(request: HttpRequest) -> HttpResponse:
             "resume_seconds": services.RESUME_WAIT_SECONDS,
             "hold_seconds": services.PAGE_HOLD_SECONDS,
             "buffer_seconds": settings.LIVE_MAX_BUFFER_SECONDS,
+            "link_hours": settings.LIVE_LINK_HOURS,
         },
     )
 

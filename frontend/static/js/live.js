@@ -228,7 +228,7 @@ function stop() {
 async function share() {
   if (!state.session) return;
   const links = `/live/sessions/${state.session}/links`;
-  const response = await apiRequest(links, { method: "POST", json: {} });
+  const response = await apiRequest(links, { method: "POST", json: { expires: $("live-share-expires").value } });
   if (!response.ok) {
     $("live-share-out").textContent = "The live link could not be created.";
     return;
