@@ -347,13 +347,17 @@ LIVE_IDLE_TIMEOUT = env_float("LIVE_IDLE_TIMEOUT", 30, minimum=1)
 LIVE_MAX_SESSION_SECONDS = env_float("LIVE_MAX_SESSION_SECONDS", 4 * 3600, minimum=10)
 # Local-engine live sessions per process (each needs most of a core).
 LIVE_LOCAL_MAX_SESSIONS = env_int("LIVE_LOCAL_MAX_SESSIONS", 2, minimum=0)
+# Local-engine live sessions one user may have open at once, across the site,
+# so that one account cannot hold every local slot.
+LIVE_LOCAL_SESSIONS_PER_USER = env_int("LIVE_LOCAL_SESSIONS_PER_USER", 1, minimum=1)
+# A session sending nothing but silence this long is stopped and saved (a
+# forgotten tab must not hold a slot and spend minutes).
+LIVE_SILENCE_TIMEOUT = env_float("LIVE_SILENCE_TIMEOUT", 300, minimum=1)
+# How long a live viewer link works (a link always expires; 1 h, 1 day and 7 days can be chosen).
+LIVE_LINK_HOURS = env_float("LIVE_LINK_HOURS", 24, minimum=0.1)
 # CPU threads per local live session: a decode is on the critical path of the
 # caption lag, and two threads nearly halve it on a 2-core machine.
 LIVE_LOCAL_THREADS = env_int("LIVE_LOCAL_THREADS", 2, minimum=1)
-# How long a page coming back after a dropped connection waits for the server
-# to let go of the old one (it finishes with the upstream first) before the
-# session is given up and a new one started.
-LIVE_RESUME_WAIT_SECONDS = env_float("LIVE_RESUME_WAIT_SECONDS", 10, minimum=0)
 # An active session whose consumer has not been seen this long is recovered (saved as ended).
 LIVE_STALE_SECONDS = env_int("LIVE_STALE_SECONDS", 120, minimum=10)
 # With object storage, the live recording is saved to the bucket this often

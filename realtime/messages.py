@@ -45,3 +45,8 @@ VIEWERS_ENDED = {"type": "ended"}
 
 def backlog(segments: list[str], *, ended: bool) -> dict:
     return {"type": "backlog", "segments": segments, "ended": ended}
+
+
+def transcript(text: str) -> dict:
+    """To viewers of an ended session: its transcript was edited; this is its text now."""
+    return {"type": "transcript", "text": text}

@@ -46,8 +46,10 @@ class LiveSession(models.Model):
     started = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Deleting the transcript deletes the session with its segments and viewer
+    # links: nothing is left that still shows the words.
     transcript = models.OneToOneField(
-        "transcripts.Transcript", null=True, blank=True, on_delete=models.SET_NULL, related_name="live_session"
+        "transcripts.Transcript", null=True, blank=True, on_delete=models.CASCADE, related_name="live_session"
     )
 
     class Meta:
@@ -91,3 +93,12 @@ class LiveLink(TokenLink):
 
     def __str__(self) -> str:
         return f"Live link {self.pk} for {self.session_id}"
+
+    def revoke(self) -> bool:
+        """Revoked, and its connected viewers closed (in every process)."""
+        from realtime import links
+
+        revoked = super().revoke()
+        if revoked:
+            links.tell_after_commit(links.link_group(self.pk), links.CLOSED)
+        return revoked

@@ -35,7 +35,8 @@ from django.conf import settings
 
 from realtime.pulse import pulse
 from realtime.recording import RecordingWriter
-from realtime.services import LiveRefused, Opened, SessionBusy
+from realtime.services import RESUME_WAIT_SECONDS, LiveRefused, Opened, SessionBusy
+from realtime.silence import is_silence
 from realtime.upstreams import (
     Committed,
     Event,
@@ -93,6 +94,8 @@ class RelayState(enum.Enum):
 class Ending(enum.Enum):
     STOP = "stop"  # the page pressed stop
     IDLE = "idle"  # no audio for LIVE_IDLE_TIMEOUT
+    SILENCE = "silence"  # nothing but silence for LIVE_SILENCE_TIMEOUT
+    QUOTA = "quota"  # the session took its owner over a quota (realtime/metering.py)
     SESSION_LIMIT = "session_limit"  # the recording reached LIVE_MAX_SESSION_SECONDS
     UPSTREAM_FAILED = "upstream_failed"  # a fatal error from the speech service
     BUFFER_FULL = "buffer_full"  # the upstream fell LIVE_MAX_BUFFER_SECONDS behind
@@ -125,6 +128,22 @@ PLANS: dict[Ending, Plan] = {
         ("idle", "No audio arrived for a while, so the session was stopped and saved."),
         "commit",
         "end",
+        tells_ended=True,
+    ),
+    Ending.SILENCE: Plan(
+        (
+            "silence",
+            "Nothing but silence arrived for a while (is the microphone muted?), so the session was stopped and saved.",
+        ),
+        "commit",
+        "end",
+        tells_ended=True,
+    ),
+    Ending.QUOTA: Plan(
+        ("quota", "You reached your quota, so the live session was stopped and saved."),
+        "commit",
+        "end",
+        saves_error=True,
         tells_ended=True,
     ),
     Ending.SESSION_LIMIT: Plan(
@@ -223,6 +242,7 @@ class LiveRelay:
         self.buffered = 0
         self.wake = asyncio.Event()
         self.last_audio = clock()
+        self.last_sound = clock()  # the last frame that was not silence
         self.watched = False  # someone holds a usable viewer link (learnt at each heartbeat)
         self.pump: asyncio.Task | None = None
         self.ending: asyncio.Task | None = None
@@ -276,12 +296,13 @@ class LiveRelay:
             await self.sink.committed(Segment(**segment))
 
     async def take_session(self, user, options: LiveOptions) -> Opened:
-        """store.open, waiting up to LIVE_RESUME_WAIT_SECONDS for a session
+        """store.open, waiting up to RESUME_WAIT_SECONDS for a session
         being resumed to be let go by its old connection. The page notices a
         drop and is back within a second or two, often while the server is
         still sending the old connection's last audio upstream, or before it
-        has seen the drop at all: the old connection is asked to hand over."""
-        deadline = self.clock() + settings.LIVE_RESUME_WAIT_SECONDS
+        has seen the drop at all: the old connection is asked to hand over.
+        If its process died, nobody hands over: the wait outlasts its silence."""
+        deadline = self.clock() + RESUME_WAIT_SECONDS
         asked = False
         while True:
             try:
@@ -303,6 +324,8 @@ class LiveRelay:
         if not self.streaming:
             return
         self.last_audio = self.clock()
+        if not is_silence(pcm):
+            self.last_sound = self.last_audio
         if self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.BUFFER_FULL)
             return
@@ -402,8 +425,17 @@ class LiveRelay:
         assert self.recording is not None
         if self.clock() - self.last_audio > settings.LIVE_IDLE_TIMEOUT:
             self.end(Ending.IDLE)
+        elif self.clock() - self.last_sound > settings.LIVE_SILENCE_TIMEOUT:
+            self.end(Ending.SILENCE)
         elif self.recording.bytes >= settings.LIVE_MAX_SESSION_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.SESSION_LIMIT)
+
+    @property
+    def recorded_seconds(self) -> float:
+        return self.recording.bytes / BYTES_PER_SECOND if self.recording is not None else 0.0
+
+    def on_over_quota(self, message: str) -> None:
+        self.end(Ending.QUOTA, message)
 
     def on_release(self) -> None:
         """The page came back on another connection (this one dropped without

@@ -15,12 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from realtime import recording
+from realtime import links, metering, recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.engines.registry import is_configured
-from transcripts.models import Transcript
+from transcripts.models import Transcript, TranscriptResult
 from transcripts.services import record_live_transcript
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,18 @@ class SessionBusy(LiveRefused):
 
 # How often a live consumer records that it is alive (realtime/pulse.py).
 HEARTBEAT_SECONDS = 5.0
+# A connection holding a session that has not beaten for this long is taken
+# to be gone (its web process died), and the session may be resumed elsewhere.
+SILENT_AFTER_SECONDS = 3 * HEARTBEAT_SECONDS
+# How long a page coming back to its session keeps asking for it before a new
+# session is started instead: at least until its old connection is taken to
+# be gone (a dead process cannot hand the session over), plus one heartbeat
+# for a beat written just before the process died. Shorter, a server dying
+# mid-talk split the talk into two transcripts.
+RESUME_WAIT_SECONDS = SILENT_AFTER_SECONDS + HEARTBEAT_SECONDS
+# Audio the Live page keeps while it is away, to send once it is back: the
+# resume wait, and as long again for a restarting server to answer at all.
+PAGE_HOLD_SECONDS = 2 * RESUME_WAIT_SECONDS
 
 
 def start_session(user, *, engine: str, language: str = "") -> LiveSession:
@@ -76,11 +88,28 @@ def check_live_quota(user, engine: str) -> None:
             f"You already have {active} live {noun} open; the limit is {limits.live_sessions}. "
             "Stop one to start another.",
         )
+    if engine == "local":
+        check_local_share(user)
     try:
         quotas.check_minutes(user, limits, engine, adding=0)
         quotas.check_storage(user, limits, adding=0)
     except quotas.QuotaExceeded as error:
         raise LiveRefused("quota", str(error)) from None
+
+
+def check_local_share(user) -> None:
+    """The local engine's live slots are few (LIVE_LOCAL_MAX_SESSIONS per
+    process, each most of a core): one account may hold only
+    LIVE_LOCAL_SESSIONS_PER_USER of them at once, across the site."""
+    allowed = settings.LIVE_LOCAL_SESSIONS_PER_USER
+    held = LiveSession.objects.filter(owner=user, status=LiveStatus.ACTIVE, engine="local").count()
+    if held >= allowed:
+        noun = "session" if allowed == 1 else "sessions"
+        raise LiveRefused(
+            "local_share",
+            f"You already have {held} live {noun} on the local engine, the most one account may hold "
+            "(the local engine's live slots are shared by everyone). Stop it to start another.",
+        )
 
 
 def live_sessions_open(user) -> int:
@@ -118,7 +147,7 @@ def resume_session(user, session_uuid: str) -> LiveSession:
         key = uuid.UUID(session_uuid)
     except ValueError:
         raise refused from None
-    silent = timezone.now() - timedelta(seconds=3 * HEARTBEAT_SECONDS)
+    silent = timezone.now() - timedelta(seconds=SILENT_AFTER_SECONDS)
     with transaction.atomic():
         session = LiveSession.objects.select_for_update().filter(owner=user, uuid=key, status=LiveStatus.ACTIVE).first()
         if session is None:
@@ -162,20 +191,23 @@ def request_release(session_id: int) -> None:
 class Beat(NamedTuple):
     watched: set[int]  # sessions someone holds a usable viewer link for
     released: set[int]  # sessions their page resumes on another connection
+    over_quota: dict[int, str] = {}  # sessions that took their owner over a quota: why
 
 
-def heartbeat(session_ids: list[int]) -> Beat:
+def heartbeat(session_ids: list[int], recorded: dict[int, float] | None = None) -> Beat:
     """Record that these sessions are alive and learn which are watched and
     which are to be handed over: three small queries for any number of
     sessions. (Their recorded length is saved when they end: writing it here
     as a CASE over 200 ids took 80-160 ms of ORM work, in a thread that held
-    the interpreter lock away from the audio.)"""
+    the interpreter lock away from the audio.) With `recorded` (id: seconds
+    so far), also which sessions took their owner over a quota (one more
+    query when nobody has such a limit; realtime/metering.py)."""
     if not session_ids:
         return Beat(set(), set())
     sessions = LiveSession.objects.filter(pk__in=session_ids, status=LiveStatus.ACTIVE)
     sessions.update(heartbeat=timezone.now())
     released = set(sessions.filter(release_requested=True).values_list("pk", flat=True))
-    return Beat(watched(session_ids), released)
+    return Beat(watched(session_ids), released, metering.over_quota(recorded or {}))
 
 
 def watched(session_ids: list[int]) -> set[int]:
@@ -297,14 +329,42 @@ class NewLink:
 
 
 def create_link(session: LiveSession, *, expires_in: timedelta | None = None) -> NewLink:
-    expires = timezone.now() + expires_in if expires_in else None
-    return NewLink(*LiveLink.issue(session=session, expires_at=expires))
+    """A viewer link; it expires after `expires_in`, by default LIVE_LINK_HOURS
+    (a link that never expires would outlive anyone's memory of it)."""
+    lifetime = expires_in or timedelta(hours=settings.LIVE_LINK_HOURS)
+    return NewLink(*LiveLink.issue(session=session, expires_at=timezone.now() + lifetime))
+
+
+def links_of(sessions) -> list[LiveLink]:
+    """The viewer links of these sessions, newest first, for their owner."""
+    return list(LiveLink.objects.filter(session__in=sessions).select_related("session").order_by("-created", "-id"))
 
 
 def session_for_token(token: str) -> LiveSession | None:
     """The session a viewer token opens, or None when unknown, revoked or expired."""
-    link = LiveLink.objects.for_token(token).select_related("session").first()
+    link = link_for_token(token)
     return link.session if link else None
+
+
+def link_for_token(token: str) -> LiveLink | None:
+    """The usable link a viewer token opens, with its session."""
+    return LiveLink.objects.for_token(token).select_related("session").first()
+
+
+def link_usable(link_id: int) -> bool:
+    return LiveLink.objects.usable().filter(pk=link_id).exists()
+
+
+def viewer_text(session: LiveSession) -> list[str]:
+    """What a viewer is shown: the captions while the session is live; after
+    it, the saved transcript's text as it is now (edited, redacted), never
+    the captions as they were first committed."""
+    if session.is_active:
+        return list(session.segments.values_list("text", flat=True))
+    if session.transcript_id is None:
+        return []
+    text = TranscriptResult.objects.filter(transcript_id=session.transcript_id).values_list("text", flat=True).first()
+    return [text] if text else []
 
 
 def discard_session(session_id: int) -> None:
@@ -318,4 +378,4 @@ def discard_session(session_id: int) -> None:
 
 
 def viewer_group(session_uuid) -> str:
-    return f"live.view.{session_uuid.hex}"
+    return links.session_group(session_uuid)

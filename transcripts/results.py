@@ -17,6 +17,7 @@ from collections.abc import Callable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from transcripts import signals
 from transcripts.document import compact, edits, html
 from transcripts.exports import to_json
 from transcripts.models import Transcript, TranscriptResult
@@ -156,4 +157,5 @@ def _save(transcript_id: int, source: str, operation: Callable[[dict], dict], ex
         TranscriptResult.objects.filter(pk=result.pk).update(
             data=data, text=data["text"], updated=now, page_cache=cache, export_cache=""
         )
+        transaction.on_commit(lambda: signals.announce_transcript_edited(transcript_id))
     return cache

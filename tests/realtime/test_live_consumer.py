@@ -196,10 +196,10 @@ async def test_a_page_back_before_the_server_saw_the_drop_takes_its_session_over
     old connection hands the session over (at once in the same Daphne
     process, at its next heartbeat in another) instead of the resume being
     refused and a second session started. Without the hand-over the old
-    connection, still open, would hold the session past LIVE_RESUME_WAIT_SECONDS.
+    connection, still open, would hold the session past RESUME_WAIT_SECONDS.
     (The same within one process: test_live_socket.py.)"""
     holding = await sync_to_async(site)(LIVE_IDLE_TIMEOUT=4)  # a heartbeat every 0.5 s
-    resuming = await sync_to_async(site)(LIVE_RESUME_WAIT_SECONDS=3)
+    resuming = await sync_to_async(site)()
     first_part, second_part = utterances(1), utterances(1)
     async with LiveClient(holding.base_url, cookie, query="engine=scribe") as before:
         ready = await before.wait_for("ready")
@@ -216,3 +216,62 @@ async def test_a_page_back_before_the_server_saw_the_drop_takes_its_session_over
             ended = await after.stop()
     assert [caption["index"] for caption in after.of_type("committed")] == [1]  # the page had shown 0
     await sync_to_async(saved_as_one)(ended, first_part, second_part)
+
+
+async def test_a_session_whose_web_process_died_resumes_on_another_as_one_transcript(site, cookie):
+    """The web process is killed mid-talk, so nobody hands the session over;
+    the page comes back at once, through the proxy, to a web process that is
+    up (another one, or the same restarted quickly), which waits until the
+    old connection is taken to be gone (three silent heartbeats) and gives
+    the page its session back: one session, one transcript of the whole talk.
+    (With the page's resume given up after 10 s, the talk was split in two.)"""
+    first = await sync_to_async(site)()
+    other = await sync_to_async(site)()
+    async with LiveClient(first.base_url, cookie, query="engine=scribe") as before:
+        ready = await before.wait_for("ready")
+        await before.stream(utterances(1), realtime=2)
+        await before.wait_for("committed", text="alpha bravo charlie")
+        first.processes[0].kill()  # Daphne, SIGKILL: no disconnect, no hand-over
+        await before.wait_closed()
+    resume = f"engine=scribe&resume={ready['session']}&shown=1"
+    async with LiveClient(other.base_url, cookie, query=resume) as after:
+        again = await after.wait_for("ready", timeout=30)
+        assert again["session"] == ready["session"] and again["resumed"] is True
+        await after.stream(utterances(1), realtime=2)
+        await after.wait_for("committed", text="delta echo foxtrot")
+        ended = await after.stop()
+    assert not after.of_type("error")
+    assert await LiveSession.objects.acount() == 1 and await Transcript.objects.acount() == 1
+    transcript = await sync_to_async(saved)(ended["transcript"])
+    assert transcript.result.text == "alpha bravo charlie delta echo foxtrot"
+
+
+async def test_revoking_a_live_link_in_one_web_process_closes_its_viewer_in_another(site, cookie, user):
+    """Through the channel layer (Redis) from the process that revoked to
+    the one holding the viewer's socket."""
+    from realtime import services
+    from tests.web import signed_in
+
+    owners, viewers = await sync_to_async(site)(), await sync_to_async(site)()
+    session = await sync_to_async(services.start_session)(user, engine="scribe")
+    revoked, kept = [await sync_to_async(services.create_link)(session) for _ in range(2)]
+    async with (
+        LiveClient(viewers.base_url, None, path=f"/ws/live/view/{revoked.token}/") as gone,
+        LiveClient(viewers.base_url, None, path=f"/ws/live/view/{kept.token}/") as watching,
+    ):
+        await gone.wait_for("backlog")
+        await watching.wait_for("backlog")
+
+        def revoke() -> int:
+            with signed_in(owners.base_url, cookie) as http:
+                return http.post(f"/live/links/{revoked.link.pk}/revoke/").status_code
+
+        assert await sync_to_async(revoke)() == 200
+        assert await gone.wait_closed(timeout=10) == 4404
+        assert watching.reader is not None and not watching.reader.done()
+    for running in (owners, viewers):  # stopped, so their access logs are flushed
+        for process in running.processes:
+            await sync_to_async(process.stop)()
+    logs = owners.logs() + viewers.logs()
+    assert "WSCONNECTING /ws/live/view/sha256:" in logs  # the access log names the link by its hash prefix
+    assert revoked.token not in logs and kept.token not in logs

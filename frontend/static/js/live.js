@@ -11,11 +11,17 @@ const root = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
 
 // Audio captured while the socket is not ready yet (the server is loading the
-// local model or minting a token, or the connection is being re-established)
-// is held and sent once it is: the first words said after pressing Start
-// used to be lost. Bounded well under the server's LIVE_MAX_BUFFER_SECONDS,
-// since the held frames arrive there as one burst.
-const HELD_FRAMES = 15; // 3 s of 200 ms frames
+// local model or minting a token, or the connection is being re-established,
+// perhaps to a server that restarted) is held and sent once it is: the first
+// words after Start, and the words said while the page was away, used to be
+// lost. The page holds audio for as long as the server may take to give the
+// session back (data-hold-seconds, from realtime/services.py), and sends it
+// back no faster than the server's buffer (data-buffer-seconds) takes it: a
+// first burst of half of it, then CATCH_UP held frames with each new one.
+const FRAME_SECONDS = 0.2; // the worklet's frames
+const HELD_FRAMES = Math.ceil((Number(root.dataset.holdSeconds) || 40) / FRAME_SECONDS);
+const BURST_FRAMES = Math.max(1, Math.floor((Number(root.dataset.bufferSeconds) || 5) / 2 / FRAME_SECONDS));
+const CATCH_UP = 2; // held audio drains at three times real time
 
 const state = {
   stream: null, context: null, node: null, socket: null, session: null,
@@ -66,11 +72,20 @@ function onAudio({ pcm, level }) {
   $("live-level-bar").style.width = `${Math.min(100, Math.round(level * 100))}%`;
   const socket = state.socket;
   if (socket && socket.readyState === WebSocket.OPEN && state.ready) {
-    socket.send(pcm);
+    if (state.held.length) {
+      state.held.push(pcm); // in order, behind what is still held
+      sendHeld(1 + CATCH_UP);
+    } else {
+      socket.send(pcm);
+    }
   } else if (state.wanted) {
     state.held.push(pcm);
     if (state.held.length > HELD_FRAMES) state.held.shift(); // keep the latest
   }
+}
+
+function sendHeld(count) {
+  for (let i = 0; i < count && state.held.length; i += 1) state.socket.send(state.held.shift());
 }
 
 function connect() {
@@ -92,8 +107,7 @@ function connect() {
 function onMessage(message) {
   switch (message.type) {
     case "ready":
-      for (const pcm of state.held) state.socket.send(pcm);
-      state.held = [];
+      sendHeld(BURST_FRAMES);
       state.ready = true;
       state.retries = 0;
       state.session = message.session;
@@ -214,7 +228,7 @@ function stop() {
 async function share() {
   if (!state.session) return;
   const links = `/live/sessions/${state.session}/links`;
-  const response = await apiRequest(links, { method: "POST", json: {} });
+  const response = await apiRequest(links, { method: "POST", json: { expires: $("live-share-expires").value } });
   if (!response.ok) {
     $("live-share-out").textContent = "The live link could not be created.";
     return;
