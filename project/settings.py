@@ -383,6 +383,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 BROKER_DIR = DATA_DIR / "broker"
 # Without a shared channel layer the progress consumer watches the database.
 PROGRESS_POLL_SECONDS = env_float("PROGRESS_POLL_SECONDS", 0 if REDIS_URL else 1.0, minimum=0)
+# Progress is best-effort: one push to the browsers is given up after this long.
+PROGRESS_PUBLISH_TIMEOUT_SECONDS = env_float("PROGRESS_PUBLISH_TIMEOUT_SECONDS", 5, minimum=0.1)
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
