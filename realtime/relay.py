@@ -74,6 +74,7 @@ class Segment:
     text: str
     start: float
     end: float
+    language: str = ""  # what the engine detected, when it says
 
 
 class RelayState(enum.Enum):
@@ -352,7 +353,7 @@ class LiveRelay:
         if not text and not event.words:
             return
         assert self.opened is not None
-        segment = Segment(self.opened.next_index, text, event.start, event.end)
+        segment = Segment(self.opened.next_index, text, event.start, event.end, event.language or "")
         self.opened = self.opened._replace(next_index=segment.index + 1)
         await self.store.append(self.session_id, segment, event.words)
         await self.sink.committed(segment)

@@ -78,6 +78,8 @@ def realtime_url(token: str, language: str) -> str:
     ]
     if language:
         params.append(("language_code", language))
+    else:  # "auto": Scribe says which language it heard, so the transcript can be filed under it
+        params.append(("include_language_detection", "true"))
     params.append(("token", token))
     return f"{base}/v1/speech-to-text/realtime?{urlencode(params)}"
 

@@ -109,6 +109,7 @@ class FakeScribe:
         self.script: list[tuple[str, str]] | None = None  # [(speaker_id, text), ...] for every transcript
         self.audio_duration: float | None = None  # seconds reported; None: derived from the file size
         self.channels = 2  # channels reported with use_multi_channel
+        self.detected_language = "en"  # what realtime sessions report with include_language_detection
         self.webhook_delay = 0.05  # seconds before a webhook is sent (latency, when set, wins)
         self.deliver_webhooks = True
         self.pending: dict[str, dict] = {}  # webhook-mode transcripts still "processing"

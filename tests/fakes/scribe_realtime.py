@@ -397,7 +397,10 @@ class RealtimeHandler:
                 {
                     "message_type": "committed_transcript_with_timestamps",
                     "text": text,
-                    "language_code": self.params.get("language_code") or "en",
+                    # Only when asked for (include_language_detection), as Scribe does.
+                    "language_code": (self.params.get("language_code") or self.fake.detected_language)
+                    if self.params.get("include_language_detection") == "true"
+                    else None,
                     "words": timed_words(text, start, end),
                 }
             )

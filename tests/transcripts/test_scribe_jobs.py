@@ -131,7 +131,7 @@ def test_single_channel_result_is_canonical_with_speakers(scribe_settings, fake,
     assert {w["speaker_id"] for w in result.data["words"] if w["type"] == "word"} == {"speaker_0", "speaker_1"}
     assert result.text.startswith("Hello from the fake Scribe server.")
     assert result.raw["transcription_id"]
-    assert transcript.language_code == "eng"
+    assert transcript.language_code == "en"  # normalised (transcripts/languages.py)
 
 
 @pytest.mark.django_db

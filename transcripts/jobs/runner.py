@@ -26,6 +26,7 @@ from transcripts.engines.base import (
 from transcripts.engines.registry import get_engine
 from transcripts.jobs.leases import lease_keeper
 from transcripts.jobs.progress import ProgressReporter, publish_job
+from transcripts.languages import normalise_language
 from transcripts.media.storage import local_path, open_media
 from transcripts.models import RUNNING_STATUSES, Status, Transcript, TranscriptResult
 from transcripts.signals import announce_job_ended
@@ -104,6 +105,7 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
     The owner's pages are told, and a long transcript's page is rendered,
     once the transaction (this one, or the caller's) has committed."""
     words = result.transcript
+    words["language_code"] = normalise_language(words.get("language_code"))
     try:
         with transaction.atomic():
             # The row lock orders concurrent finishers; the one-to-one result is
@@ -124,7 +126,7 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
                 progress=100,
                 error="",
                 lease_expires_at=None,
-                language_code=(words.get("language_code") or "")[:16],
+                language_code=words["language_code"],
                 finished_at=now,
                 updated=now,
             )
