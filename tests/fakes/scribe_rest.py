@@ -433,6 +433,7 @@ class Handlers:
         fake = self.fake
         if not self.authorised(request, "batch_scribe"):
             raise unauthorized()
+        self.refuse_when_busy()
         fault = await self.apply_fault("stt")
         options = validate(form, dict(request.query))
         file_info = (form.get("file") or [{}])[0]
@@ -463,7 +464,24 @@ class Handlers:
             await asyncio.sleep(fake.latency)
         if fault and fault.kind == "drop_after_body":
             return drop(request)
+        with fake.lock:
+            fake.accepted += 1
         return web.json_response(body, headers={"request-id": request_id})
+
+    def refuse_when_busy(self) -> None:
+        """429 as Scribe answers it: during a storm (`rate_limit_exceeded`), or
+        over the account's concurrency limit (`concurrent_limit_exceeded`)."""
+        fake = self.fake
+        with fake.lock:
+            storm = time.monotonic() < fake.storm_until
+            over = fake.account_limit is not None and fake.in_flight > fake.account_limit
+            if storm or over:
+                fake.refused += 1
+        if storm:
+            headers = {"Retry-After": fake.storm_retry_after} if fake.storm_retry_after else {}
+            raise ApiError(429, {"status": "rate_limit_exceeded", "message": "Too many requests."}, headers)
+        if over:
+            raise ApiError(429, {"status": "concurrent_limit_exceeded", "message": "Too many concurrent requests."}, {})
 
     async def deliver_later(self, request_id: str, body: dict, metadata: Any) -> None:
         fake = self.fake

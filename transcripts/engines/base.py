@@ -21,6 +21,18 @@ class PermanentEngineError(Exception):
     """The job cannot succeed as submitted; str(self) is shown to the user."""
 
 
+class RetryLater(Exception):
+    """The job cannot start now (the provider is busy, or every slot of the
+    account is taken): the runner puts it back in the queue, holding no
+    worker thread. `busy`: the provider refused it, so the wait grows and
+    counts towards JOB_BUSY_BUDGET_SECONDS; otherwise it waits `delay` for
+    a slot. `notice` is shown on the job's row ("Scribe is busy")."""
+
+    def __init__(self, notice: str, *, busy: bool, delay: float = 0.0, reason: str = ""):
+        super().__init__(reason or notice)
+        self.notice, self.busy, self.delay, self.reason = notice, busy, delay, reason or notice
+
+
 @dataclass(frozen=True)
 class TranscriptionOptions:
     language: str | None = None

@@ -18,6 +18,7 @@ import time
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from transcripts.engines.base import JobCancelled
 from transcripts.formatting import human_duration
@@ -42,6 +43,8 @@ SNAPSHOT_FIELDS = (
     "language_code",
     "duration",
     "updated",
+    "notice",
+    "next_attempt_at",
 )
 
 
@@ -62,7 +65,17 @@ def snapshot(row: dict) -> dict:
         "language": row["language_code"],
         "duration": human_duration(row["duration"]),
         "url": reverse("transcripts:detail", args=[row["id"]]),
+        "notice": waiting_notice(row["status"], row["notice"], row["next_attempt_at"]),
     }
+
+
+def waiting_notice(status: str, notice: str, next_attempt_at) -> str:
+    """ "Waiting: Scribe is busy, next try at 14:05" for a job put back to wait."""
+    if status != Status.QUEUED or not notice:
+        return ""
+    if next_attempt_at is None:
+        return f"Waiting: {notice}"
+    return f"Waiting: {notice}, next try at {timezone.localtime(next_attempt_at):%H:%M}"
 
 
 def publish_job(transcript_id: int) -> None:
@@ -106,21 +119,33 @@ class ProgressSender:
         self.loop = asyncio.new_event_loop()
         self.pending: collections.OrderedDict[tuple[str, int], dict] = collections.OrderedDict()
         self.wakeup = asyncio.Event()
-        self.idle = threading.Event()
+        self.idle = threading.Event()  # set while no message is waiting or being sent
         self.idle.set()
+        self.outstanding = 0  # messages submitted and not yet sent, replaced or dropped
+        self.count_lock = threading.Lock()
         self.failing = False
         threading.Thread(target=self.run, name="channel-layer-sender", daemon=True).start()
 
     def submit(self, group: str, message: dict) -> None:
-        self.idle.clear()
+        with self.count_lock:
+            self.outstanding += 1
+            self.idle.clear()
         self.loop.call_soon_threadsafe(self._enqueue, group, message)
+
+    def _done(self, count: int = 1) -> None:
+        with self.count_lock:
+            self.outstanding -= count
+            if not self.outstanding:
+                self.idle.set()
 
     def _enqueue(self, group: str, message: dict) -> None:
         key = (group, message["job"]["id"])
-        self.pending.pop(key, None)  # the newer snapshot goes to the back of the line
+        if self.pending.pop(key, None) is not None:  # the newer snapshot goes to the back of the line
+            self._done()
         self.pending[key] = message
         while len(self.pending) > PROGRESS_QUEUE_LENGTH:
             self.pending.popitem(last=False)
+            self._done()
         self.wakeup.set()
 
     def wait_idle(self, timeout: float) -> bool:
@@ -133,12 +158,14 @@ class ProgressSender:
     async def drain(self) -> None:
         while True:
             if not self.pending:
-                self.idle.set()
                 self.wakeup.clear()
                 await self.wakeup.wait()
                 continue
             (group, _), message = self.pending.popitem(last=False)
-            await self.send(group, message)
+            try:
+                await self.send(group, message)
+            finally:
+                self._done()
 
     async def send(self, group: str, message: dict) -> None:
         try:

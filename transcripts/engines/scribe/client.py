@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from transcripts.engines.base import PermanentEngineError, TranscriptionOptions
+from transcripts.engines.scribe.slots import LocalSlots, RedisSlots, account_slots
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,16 @@ SHORT_READ_TIMEOUT = 60.0  # acknowledgements, transcript look-ups
 
 class ScribeTransientError(Exception):
     """Scribe was unreachable or overloaded on every attempt."""
+
+
+class ScribeBusy(Exception):
+    """Scribe refused a transcription for now (429, a 5xx, or the connection
+    failed before the request was sent): the job waits and tries again later.
+    `retry_after` is what Scribe asked for (0 when it did not say)."""
+
+    def __init__(self, reason: str, retry_after: float = 0.0):
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class AmbiguousSubmission(Exception):
@@ -124,10 +135,6 @@ class TrackedStream(httpx.SyncByteStream):
 # --- the client ------------------------------------------------------------------
 
 
-def _concurrency() -> threading.BoundedSemaphore:
-    return _state("semaphore", lambda: threading.BoundedSemaphore(settings.SCRIBE_MAX_CONCURRENCY))
-
-
 _per_thread = threading.local()
 
 
@@ -178,13 +185,13 @@ class ScribeClient:
         base_url: str,
         model: str,
         http: httpx.Client | None = None,
-        semaphore: threading.BoundedSemaphore | None = None,
+        slots: RedisSlots | LocalSlots | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = MAX_ATTEMPTS,
     ):
         self.api_key, self.base_url, self.model = api_key, base_url.rstrip("/"), model
         self.http = http or _http_client()
-        self.semaphore = semaphore or _concurrency()
+        self.slots = slots or account_slots()
         self.sleep = sleep
         self.max_attempts = max_attempts
 
@@ -233,7 +240,7 @@ class ScribeClient:
             )
             return request, stack
 
-        return self._send(build, what="transcribe the recording")
+        return self._send(build, what="transcribe the recording", transcription=True)
 
     def get_transcript(self, transcription_id: str) -> dict | None:
         """The stored transcript, or None while it does not exist (yet)."""
@@ -261,20 +268,28 @@ class ScribeClient:
     def _headers(self) -> dict[str, str]:
         return {"xi-api-key": self.api_key, "Accept": "application/json"}
 
-    def _send(self, build: Callable[[], tuple[httpx.Request, contextlib.ExitStack]], *, what: str) -> dict:
+    def _send(
+        self, build: Callable[[], tuple[httpx.Request, contextlib.ExitStack]], *, what: str, transcription: bool = False
+    ) -> dict:
+        """A transcription takes one of the account's slots (NoFreeSlot when
+        none is free) and is not retried here: when Scribe is busy it raises
+        ScribeBusy and the job waits in the queue, holding no thread. Other
+        calls (look-ups, deletes) are short and retried in place."""
         for attempt in range(1, self.max_attempts + 1):
             request, stack = build()
             with stack:
                 tracked = TrackedStream(request.stream)
                 request.stream = tracked
                 try:
-                    with self.semaphore:
+                    with self.slots.hold() if transcription else contextlib.nullcontext():
                         response = self.http.send(request)
                         response.read()
                 except (httpx.TimeoutException, httpx.TransportError) as error:
                     if tracked.fully_sent and request.method == "POST":
                         raise AmbiguousSubmission(f"{type(error).__name__}: {error}") from error
                     delay, reason = backoff(attempt), f"{type(error).__name__} ({error})"
+                    if transcription:
+                        raise ScribeBusy(f"Scribe could not be reached ({reason})") from error
                 else:
                     if response.is_success:
                         return response.json() if response.content else {}
@@ -282,6 +297,8 @@ class ScribeClient:
                         raise permanent_error(response, what)
                     delay = max(backoff(attempt), retry_after(response))
                     reason = f"HTTP {response.status_code} {error_message(response)}".strip()
+                    if transcription:
+                        raise ScribeBusy(f"Scribe is busy ({reason})", retry_after(response))
             if attempt == self.max_attempts:
                 break
             log.warning("Scribe: %s, attempt %d of %d; retrying in %.1f s", reason, attempt, self.max_attempts, delay)

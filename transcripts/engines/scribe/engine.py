@@ -4,21 +4,24 @@ or a webhook delivery) as the canonical transcript."""
 from __future__ import annotations
 
 import logging
+import random
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from transcripts.document import canonical
-from transcripts.engines.base import EngineJob, EngineResult, PermanentEngineError, Submitted
+from transcripts.engines.base import EngineJob, EngineResult, PermanentEngineError, RetryLater, Submitted
 from transcripts.engines.scribe.client import (
     READ_TIMEOUT_BASE,
     READ_TIMEOUT_MAX,
     AmbiguousSubmission,
     MediaSource,
+    ScribeBusy,
     ScribeClient,
     ScribeTransientError,
 )
+from transcripts.engines.scribe.slots import NoFreeSlot
 from transcripts.engines.scribe.webhook import site_tag
 from transcripts.media import storage
 
@@ -133,6 +136,11 @@ class ScribeEngine:
                 "(and billed) it, but the answer was lost. It was not sent again automatically; use Retry to "
                 "send it again."
             ) from error
+        except ScribeBusy as error:
+            raise RetryLater("Scribe is busy", busy=True, delay=error.retry_after, reason=str(error)) from error
+        except NoFreeSlot as error:
+            wait = settings.SCRIBE_SLOT_WAIT_SECONDS * random.uniform(0.5, 1.5)  # spread the wake-ups
+            raise RetryLater("Waiting for a free Scribe slot", busy=False, delay=wait) from error
         except ScribeTransientError as error:
             raise PermanentEngineError(str(error)) from error
         if webhook:
