@@ -285,6 +285,12 @@ SCRIBE_REALTIME_MODEL = env_str("SCRIBE_REALTIME_MODEL", "scribe_v2_realtime")
 # (a Redis semaphore with leases). Set it to your plan's limit; the default
 # fits the smallest paid plan (Starter, 12).
 SCRIBE_MAX_CONCURRENCY = env_int("SCRIBE_MAX_CONCURRENCY", 12, minimum=1)
+# Privacy at ElevenLabs: ask Scribe to keep nothing (enable_logging=false, an
+# enterprise feature) for every request; each upload can also ask for it.
+SCRIBE_ZERO_RETENTION = env_bool("SCRIBE_ZERO_RETENTION", False)
+# Delete Scribe's copy of a transcript once ours is stored (and always when
+# the user deletes the transcript).
+SCRIBE_DELETE_AFTER_STORE = env_bool("SCRIBE_DELETE_AFTER_STORE", True)
 # A slot of a worker that died comes back after this long.
 SCRIBE_SLOT_LEASE_SECONDS = env_float("SCRIBE_SLOT_LEASE_SECONDS", 60, minimum=1)
 # A job that finds every slot taken is queued again after about this long.

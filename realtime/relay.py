@@ -64,6 +64,7 @@ class LiveOptions(NamedTuple):
     language: str
     resume: str = ""  # the session to go on with, after a dropped connection
     shown: int | None = None  # committed segments the resuming page has shown
+    keyterms: tuple[str, ...] = ()  # names and jargon to listen for (Scribe), as on the upload page
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ class LiveRelay:
             emit=self.on_event,
             position=self.recording.bytes / BYTES_PER_SECOND,
             previous_text=opened.previous_text,
+            keyterms=options.keyterms,
         )
         try:
             await self.upstream.start()

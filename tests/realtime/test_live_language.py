@@ -44,3 +44,26 @@ def test_auto_asks_scribe_to_detect_the_language(settings):
     assert query["include_language_detection"] == ["true"] and "language_code" not in query
     chosen = parse_qs(urlsplit(realtime_url("token", "es")).query)
     assert chosen["language_code"] == ["es"] and "include_language_detection" not in chosen
+
+
+def test_live_key_terms_reach_scribe_as_repeated_parameters(settings):
+    settings.ELEVENLABS_BASE_URL = "http://127.0.0.1:9"
+    query = parse_qs(urlsplit(realtime_url("token", "en", ("Verbatim", "Ada Lovelace"))).query)
+    assert query["keyterms"] == ["Verbatim", "Ada Lovelace"]
+
+
+def test_the_live_socket_reads_key_terms_like_the_upload_page():
+    from realtime.live import live_options
+
+    options = live_options({"query_string": b"engine=scribe&keyterms=Verbatim,%20Ada%20Lovelace"})
+    assert options.keyterms == ("Verbatim", "Ada Lovelace")
+    # A term Scribe would refuse is dropped, the rest kept.
+    options = live_options({"query_string": b"engine=scribe&keyterms=ok,bad%7Bterm%7D"})
+    assert options.keyterms == ("ok",)
+
+
+def test_the_fake_checks_live_key_terms():
+    from tests.fakes.scribe_realtime import validate_keyterms
+
+    assert validate_keyterms(["Verbatim"]) is None
+    assert validate_keyterms(["one two three four five six"]) and validate_keyterms(["x" * 50])

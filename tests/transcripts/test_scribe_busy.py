@@ -119,7 +119,7 @@ def test_no_free_slot_waits_in_the_queue_without_counting_as_busy(scribe_setting
     with scribe_slots.account_slots().hold():  # another worker holds the only slot
         transcript = run(make_job(user))
     assert transcript.status == Status.QUEUED and transcript.busy_retries == 0 and transcript.busy_since is None
-    assert "free Scribe slot" in row(transcript)["notice"]
+    assert row(transcript)["notice"].startswith("Waiting: all Scribe slots are in use, next try at")
     assert fake.stt_requests() == []
     make_due(transcript)
     assert run(transcript).status == Status.DONE

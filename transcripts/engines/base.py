@@ -45,13 +45,18 @@ class TranscriptionOptions:
     timestamps_granularity: str = "word"
     no_verbatim: bool = False
     entity_detection: tuple[str, ...] = ()
+    # Entities replaced by placeholders in the text (a subset of entity_detection).
+    entity_redaction: tuple[str, ...] = ()
+    entity_redaction_mode: str | None = None  # redacted | entity_type | enumerated_entity_type
+    # Ask the provider to keep nothing (Scribe: enable_logging=false).
+    zero_retention: bool = False
     temperature: float | None = None
     seed: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> TranscriptionOptions:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        for name in ("keyterms", "entity_detection"):
+        for name in ("keyterms", "entity_detection", "entity_redaction"):
             if name in known:
                 known[name] = tuple(known[name] or ())
         return cls(**known)

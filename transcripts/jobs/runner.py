@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from transcripts import results
+from transcripts import privacy, results
 from transcripts.document import canonical
 from transcripts.engines.base import (
     EngineJob,
@@ -177,6 +177,7 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
 
 def announce_done(transcript_id: int, *, prerender: bool) -> None:
     announce_job_ended(transcript_id, Status.DONE)
+    privacy.forget_after_storing(transcript_id)
     if prerender:
         results.prerender(transcript_id)
     publish_job(transcript_id)

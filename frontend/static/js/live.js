@@ -75,7 +75,11 @@ function onAudio({ pcm, level }) {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const params = new URLSearchParams({ engine: $("live-engine").value, language: $("live-language").value.trim() });
+  const params = new URLSearchParams({
+    engine: $("live-engine").value,
+    language: $("live-language").value.trim(),
+    keyterms: $("live-keyterms").value.trim(),
+  });
   if (state.session) {
     params.set("resume", state.session);
     params.set("shown", state.shown);
@@ -166,7 +170,7 @@ function finishCapture() {
   $("live-level-bar").style.width = "0%";
   $("live-start").disabled = false;
   $("live-stop").disabled = true;
-  $("live-engine").disabled = $("live-language").disabled = false;
+  $("live-engine").disabled = $("live-language").disabled = $("live-keyterms").disabled = false;
   if ($("live-state").dataset.state !== "idle") setState("stopped", "Stopped");
 }
 
@@ -195,7 +199,7 @@ async function start() {
   state.startedAt = Date.now();
   state.timer = setInterval(tick, 500);
   $("live-stop").disabled = false;
-  $("live-engine").disabled = $("live-language").disabled = true;
+  $("live-engine").disabled = $("live-language").disabled = $("live-keyterms").disabled = true;
   $("live-committed").replaceChildren();
   connect();
 }

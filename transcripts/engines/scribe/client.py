@@ -82,6 +82,16 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _entity_list(values: list[str]) -> str:
+    """JSON text, as the Python SDK sends it: one type as a string, several as a list."""
+    return json.dumps(values[0] if len(values) == 1 else values)
+
+
+def zero_retention(options: TranscriptionOptions) -> bool:
+    """Site-wide (SCRIBE_ZERO_RETENTION) or for this upload."""
+    return options.zero_retention or settings.SCRIBE_ZERO_RETENTION
+
+
 def form_fields(
     model: str, options: TranscriptionOptions, *, webhook: bool = False, webhook_metadata: dict | None = None
 ) -> list[tuple[str, str]]:
@@ -101,9 +111,14 @@ def form_fields(
     fields.extend(("keyterms", term) for term in options.keyterms)
     if options.multichannel:
         fields.append(("use_multi_channel", "true"))
-    if options.entity_detection:
-        values = list(options.entity_detection)
-        fields.append(("entity_detection", json.dumps(values[0] if len(values) == 1 else values)))
+    if options.entity_detection or options.entity_redaction:
+        # Scribe redacts only entities it detects: redaction implies their detection.
+        detected = list(dict.fromkeys([*options.entity_detection, *options.entity_redaction]))
+        fields.append(("entity_detection", _entity_list(detected)))
+    if options.entity_redaction:
+        fields.append(("entity_redaction", _entity_list(list(options.entity_redaction))))
+        if options.entity_redaction_mode:
+            fields.append(("entity_redaction_mode", options.entity_redaction_mode))
     if options.no_verbatim:
         fields.append(("no_verbatim", "true"))
     if options.temperature is not None:
@@ -235,8 +250,16 @@ class ScribeClient:
                 files.append(("source_url", (None, source.url or "")))
             if additional_formats:
                 files.append(("additional_formats", (None, json.dumps(additional_formats), "application/json")))
+            # Zero retention is a query parameter (scribe-api.md 2.1), not a form field.
+            params = {"enable_logging": "false"} if zero_retention(options) else None
             request = self.http.build_request(
-                "POST", self.base_url + STT_PATH, data=data, files=files, headers=self._headers(), timeout=timeout
+                "POST",
+                self.base_url + STT_PATH,
+                params=params,
+                data=data,
+                files=files,
+                headers=self._headers(),
+                timeout=timeout,
             )
             return request, stack
 
