@@ -145,3 +145,39 @@ def test_no_item_ends_before_it_starts_even_when_scribe_says_so():
     assert all(word["end"] >= word["start"] for word in data["words"])
     single = to_canonical({**chunk, "text": "x"})
     assert all(word["end"] >= word["start"] for word in single["words"])
+
+
+@pytest.mark.django_db
+def test_a_multichannel_job_from_scribe_reads_as_a_conversation_in_every_export(settings, user, auth_client):
+    """End to end: the fake spreads each channel over the whole recording, so
+    the two people talk over each other all the way through."""
+    from tests.fakes.scribe import FakeScribe
+    from tests.transcripts.test_scribe_jobs import make_job, run
+    from transcripts.engines import TranscriptionOptions
+
+    with FakeScribe() as fake:
+        settings.ELEVENLABS_API_KEY, settings.ELEVENLABS_BASE_URL = fake.api_key, fake.base_url
+        settings.SCRIBE_WEBHOOK_SECRETS = []
+        fake.script = [
+            ("speaker_0", "It was the best of times. It was the worst of times."),
+            ("speaker_1", "Indeed it was. Yes."),
+        ]
+        fake.audio_duration = 12.0
+        transcript = run(make_job(user, TranscriptionOptions(multichannel=True)))
+    assert transcript.status == "done", transcript.error
+    sentences = ["It was the best of times.", "It was the worst of times.", "Indeed it was.", "Yes."]
+    data = transcript.result.data
+    assert all(word["end"] >= word["start"] for word in data["words"])
+    texts = {"json": data["text"]}
+    for fmt in ("txt", "srt", "vtt"):
+        texts[fmt] = auth_client.get(f"/transcripts/{transcript.pk}/export/{fmt}/").content.decode()
+    for fmt, text in texts.items():
+        flat = " ".join(
+            re.sub(
+                r"Speaker \d( \(channel \d\))?:?|\[\d:\d\d\]|[\d:,.]+ --> [\d:,.]+|^\d+$", " ", text, flags=re.M
+            ).split()
+        )
+        for sentence in sentences:  # no sentence split by the other channel's words
+            assert sentence in flat, (fmt, flat)
+    starts = [c.start for c in srt.parse(texts["srt"])]
+    assert starts == sorted(starts)
