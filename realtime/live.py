@@ -133,7 +133,7 @@ class LiveConsumer(InboxlessConsumer):
     async def partial(self, text: str) -> None:
         await self.send_json(messages.partial(text))
 
-    async def committed(self, segment: Segment) -> None:
+    async def committed(self, segment: Segment, words: list[dict] | None = None) -> None:
         await self.send_json(messages.committed(segment))
 
     async def status(self, state: str, message: str) -> None:

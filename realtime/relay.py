@@ -27,7 +27,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol
 
@@ -78,6 +78,13 @@ class Segment:
     language: str = ""  # what the engine detected, when it says
 
 
+@dataclass(frozen=True)
+class Commit:
+    """A client's commit, queued in the audio buffer behind the audio before it."""
+
+    done: Callable[[], Awaitable[None]]
+
+
 class RelayState(enum.Enum):
     OPENING = "opening"  # the session and the upstream are being opened
     STREAMING = "streaming"  # audio is accepted
@@ -96,6 +103,7 @@ class Ending(enum.Enum):
     DROPPED = "dropped"  # the page's connection broke: detach, for it to resume
     PAGE_LEFT = "page_left"  # the page closed its socket on purpose: save
     HANDED_OVER = "handed_over"  # the page resumed the session on another connection
+    CLIENT_ERROR = "client_error"  # an API client broke its protocol (it was told why): keep what came before
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,7 @@ PLANS: dict[Ending, Plan] = {
     Ending.DROPPED: Plan(None, "bounded", "detach", closes=False),
     Ending.PAGE_LEFT: Plan(None, "bounded", "end", closes=False),
     Ending.HANDED_OVER: Plan(None, "bounded", "detach", taken_over=True),
+    Ending.CLIENT_ERROR: Plan(None, "commit", "end", saves_error=True),
 }
 
 
@@ -178,7 +187,7 @@ class Sink(Protocol):
 
     async def partial(self, text: str) -> None: ...
 
-    async def committed(self, segment: Segment) -> None: ...
+    async def committed(self, segment: Segment, words: list[dict] | None = None) -> None: ...
 
     async def status(self, state: str, message: str) -> None: ...
 
@@ -212,7 +221,7 @@ class LiveRelay:
         self.store, self.sink, self.viewers_for, self.upstreams, self.clock = store, sink, viewers, upstreams, clock
         self.viewers: Viewers | None = None
         self.state = RelayState.OPENING
-        self.buffer: deque[bytes] = deque()
+        self.buffer: deque[bytes | Commit] = deque()
         self.buffered = 0
         self.wake = asyncio.Event()
         self.last_audio = clock()
@@ -315,6 +324,22 @@ class LiveRelay:
         if self.ending is not None:
             await asyncio.shield(self.ending)
 
+    def context(self, text: str) -> None:
+        """What was said before this session (a client's previous_text), for
+        the upstream to hear the first words in context; before any audio."""
+        if self.streaming and self.upstream is not None:
+            self.upstream.context(text)
+
+    def commit(self, done: Callable[[], Awaitable[None]]) -> None:
+        """Have the upstream commit everything accepted so far (a client's
+        manual commit): queued behind the audio already accepted, so that
+        all of it goes upstream first; `done` is awaited once the upstream
+        has committed it and its text has reached the sink, before any later
+        audio is sent."""
+        if self.streaming:
+            self.buffer.append(Commit(done))
+            self.wake.set()
+
     # --- to the upstream -------------------------------------------------------------
 
     async def pump_audio(self) -> None:
@@ -324,10 +349,21 @@ class LiveRelay:
             await self.wake.wait()
             self.wake.clear()
             while self.buffer:
-                pcm = self.buffer[0]
-                await self.upstream.send(pcm)
+                item = self.buffer[0]
+                if isinstance(item, Commit):
+                    await self.commit_upstream(item)
+                else:
+                    await self.upstream.send(item)
+                    self.buffered -= len(item)
                 self.buffer.popleft()
-                self.buffered -= len(pcm)
+
+    async def commit_upstream(self, commit: Commit) -> None:
+        assert self.upstream is not None
+        try:
+            await self.upstream.commit()
+        except Exception:  # the session goes on; its text comes with the next commit or the end
+            log.exception("Live session %s: the upstream did not commit", self.session_id)
+        await commit.done()
 
     async def drain(self, timeout: float) -> None:
         deadline = self.clock() + timeout
@@ -358,7 +394,7 @@ class LiveRelay:
         segment = Segment(self.opened.next_index, text, event.start, event.end, event.language or "")
         self.opened = self.opened._replace(next_index=segment.index + 1)
         await self.store.append(self.session_id, segment, event.words)
-        await self.sink.committed(segment)
+        await self.sink.committed(segment, event.words)
         if self.watched and self.viewers is not None:
             await self.viewers.committed(segment)
 

@@ -7,6 +7,8 @@ An upstream is used by one consumer:
     upstream = make_upstream(engine, language=..., emit=callback)
     await upstream.start()          # raises UpstreamError when it cannot open
     await upstream.send(pcm)        # in order; may wait while the upstream is slow
+    await upstream.commit()         # commit what is pending now; returns once its text is emitted
+    upstream.context(text)          # what was said before (a client's previous_text), before any audio
     await upstream.finish()         # commit what is pending, then close
     await upstream.close()          # close at once
 
@@ -110,6 +112,10 @@ class Upstream(Protocol):
     async def start(self) -> None: ...
 
     async def send(self, pcm: bytes) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    def context(self, text: str) -> None: ...
 
     async def finish(self) -> None: ...
 

@@ -144,6 +144,13 @@ class LocalAgreement:
                 return fresh[size:]
         return fresh
 
+    def clear(self) -> None:
+        """Start a new window after the audio decoded so far (all of it
+        committed by a final step): a client's commit ends its segment."""
+        self.buffer_start += len(self.audio) / SAMPLE_RATE
+        self.audio = np.zeros(0, dtype=np.float32)
+        self.previous = []
+
     def step(self, final: bool = False) -> tuple[list[Word], str]:
         """Decode the window: (words to commit now, partial text)."""
         words = self.decode()
@@ -207,6 +214,18 @@ class LocalAgreement:
         return ends[-1] if ends else self.committed_end
 
 
+class Flushed:
+    """Posted after the text of a commit: everything before it is emitted."""
+
+    def __init__(self, waiting: list[asyncio.Future]):
+        self.waiting = waiting
+
+    def release(self) -> None:
+        for future in self.waiting:
+            if not future.done():
+                future.set_result(None)
+
+
 class LocalUpstream:
     def __init__(self, *, language: str, emit: Emit, position: float = 0.0):
         self.language = language
@@ -214,6 +233,7 @@ class LocalUpstream:
         self.emit = emit
         self.lock = threading.Condition()
         self.pending: list[bytes] = []
+        self.commits: list[asyncio.Future] = []  # commits asked for, not yet decoded
         self.stopping = False
         self.thread: threading.Thread | None = None
         self.done = asyncio.Event()
@@ -250,6 +270,23 @@ class LocalUpstream:
             self.pending.append(pcm)
             self.lock.notify()
 
+    def context(self, text: str) -> None:
+        """Not used: on these short windows Whisper echoed a prompt after the
+        real words (see LocalAgreement.decode)."""
+
+    async def commit(self) -> None:
+        """Decode the window to the end, commit all of it and start a new
+        one; returns once its text has been emitted."""
+        if self.thread is None or self.loop is None:
+            return
+        done = self.loop.create_future()
+        with self.lock:
+            if self.stopping:  # the worker is done with commits
+                return
+            self.commits.append(done)
+            self.lock.notify()
+        await done
+
     async def finish(self) -> None:
         await self._stop()
 
@@ -266,6 +303,7 @@ class LocalUpstream:
             await self.events.put(None)
             if self.pump is not None:
                 await self.pump
+        Flushed(self.commits).release()  # asked for as the thread stopped: nothing more will come
         self._release()
 
     def _release(self) -> None:
@@ -277,12 +315,14 @@ class LocalUpstream:
 
     def _run(self, state: LocalAgreement) -> None:
         fresh = 0
+        commits: list[asyncio.Future] = []
         try:
             while True:
                 with self.lock:
-                    while not self.pending and not self.stopping:
+                    while not self.pending and not self.commits and not self.stopping:
                         self.lock.wait(0.5)
                     chunks, self.pending = self.pending, []
+                    commits, self.commits = self.commits, []
                     stopping = self.stopping
                 for pcm in chunks:
                     state.add(pcm)
@@ -290,12 +330,23 @@ class LocalUpstream:
                 if stopping:
                     if len(state.audio):
                         self._decode(state, final=True)
+                    self._post(Flushed(commits))
                     return
-                if fresh >= STEP_SECONDS * SAMPLE_RATE:
+                if commits:
+                    fresh = 0
+                    if len(state.audio):
+                        self._decode(state, final=True)
+                        state.clear()
+                    self._post(Flushed(commits))
+                elif fresh >= STEP_SECONDS * SAMPLE_RATE:
                     fresh = 0
                     self._decode(state, final=False)
         except Exception:
             log.exception("The local live engine failed")
+            with self.lock:  # no commit waits forever on a dead thread
+                self.stopping = True
+                commits, self.commits = commits + self.commits, []
+            self._post(Flushed(commits))
 
     def _decode(self, state: LocalAgreement, final: bool) -> None:
         began = time.monotonic()
@@ -319,4 +370,7 @@ class LocalUpstream:
 
     async def _pump(self) -> None:
         while (event := await self.events.get()) is not None:
-            await self.emit(event)
+            if isinstance(event, Flushed):
+                event.release()
+            else:
+                await self.emit(event)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import json
 import logging
@@ -180,7 +181,8 @@ class ScribeUpstream:
         self.segment_start = 0.0  # session seconds at which the uncommitted segment starts
         self.pending: Committed | None = None  # a plain commit waiting for its timestamps
         self.skip_plain: str | None = None  # a plain commit already sent with timestamps
-        self.committed = asyncio.Event()
+        self.emitted = asyncio.Event()  # a committed text went to emit()
+        self.emitting = 0  # committed texts being emitted now
         self.connections = 0
 
     # --- lifecycle -----------------------------------------------------------------
@@ -215,15 +217,35 @@ class ScribeUpstream:
         first, self.fresh_socket = self.fresh_socket, False
         return chunk_message(pcm, self.previous_text if first else "")
 
-    async def finish(self) -> None:
-        """Commit what is pending and wait briefly for its text, then close."""
+    def context(self, text: str) -> None:
+        """A client's previous_text: sent with this socket's first chunk, if none went yet."""
+        if self.fresh_socket:
+            self.previous_text = text_tail(text)
+
+    async def commit(self) -> None:
+        """Commit what is pending (nothing is, when Scribe's VAD committed it
+        all already) and wait briefly for its text."""
+        if self.tail:
+            await self._commit_pending()
+        elif self.pending is not None or self.emitting:  # committed by VAD, its text not yet through
+            self.emitted.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.emitted.wait(), FINISH_TIMEOUT)
+
+    async def _commit_pending(self) -> None:
+        """Send a commit and wait for its text to be emitted (with its
+        timestamps: the plain message alone is held for its twin)."""
         if self.ws is not None and self.connected.is_set() and not self.fatal:
-            self.committed.clear()
+            self.emitted.clear()
             try:
                 await self.ws.send(COMMIT_MESSAGE)
-                await asyncio.wait_for(self.committed.wait(), FINISH_TIMEOUT)
+                await asyncio.wait_for(self.emitted.wait(), FINISH_TIMEOUT)
             except (ConnectionClosed, TimeoutError):
                 pass
+
+    async def finish(self) -> None:
+        """Commit what is pending and wait briefly for its text, then close."""
+        await self._commit_pending()
         await self.close()
 
     async def close(self) -> None:
@@ -313,7 +335,6 @@ class ScribeUpstream:
     def _mark_committed(self) -> None:
         self.tail.clear()
         self.segment_start = self.sent_bytes / BYTES_PER_SECOND
-        self.committed.set()
 
     def _shift(self, word: dict) -> dict:
         shifted = dict(word)
@@ -331,7 +352,12 @@ class ScribeUpstream:
 
     async def _emit_committed(self, committed: Committed) -> None:
         self.previous_text = text_tail(f"{self.previous_text} {committed.text}")
-        await self.emit(committed)
+        self.emitting += 1
+        try:
+            await self.emit(committed)
+        finally:
+            self.emitting -= 1
+        self.emitted.set()
 
     async def _error(self, kind: str, message: dict) -> None:
         code = kind or "error"

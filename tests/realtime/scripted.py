@@ -24,6 +24,7 @@ class ScriptedUpstream:
         self.emit = emit
         self.audio = bytearray()
         self.started = self.finished = self.closed = False
+        self.commits = 0
 
     async def start(self) -> None:
         if self.script.refuse is not None:
@@ -33,6 +34,15 @@ class ScriptedUpstream:
     async def send(self, pcm: bytes) -> None:
         await self.script.flowing.wait()  # cleared: a slow upstream
         self.audio += pcm
+
+    def context(self, text: str) -> None:
+        self.previous_text = text
+
+    async def commit(self) -> None:
+        """A client's commit: what the test queued in `script.on_commit`."""
+        self.commits += 1
+        for event in self.script.on_commit:
+            await self.emit(event)
 
     async def finish(self) -> None:
         """The last commit: what the test queued in `script.on_finish`."""
@@ -56,6 +66,7 @@ class Upstreams:
     made: list[ScriptedUpstream] = field(default_factory=list)
     refuse: UpstreamError | None = None  # start() raises this
     on_finish: list[Event] = field(default_factory=list)
+    on_commit: list[Event] = field(default_factory=list)
     flowing: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -96,7 +107,7 @@ class Page:
     async def partial(self, text: str) -> None:
         self.messages.append(messages.partial(text))
 
-    async def committed(self, segment: Segment) -> None:
+    async def committed(self, segment: Segment, words: list[dict] | None = None) -> None:
         self.messages.append(messages.committed(segment))
 
     async def status(self, state: str, message: str) -> None:

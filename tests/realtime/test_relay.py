@@ -350,3 +350,32 @@ async def test_scribe_without_a_key_is_refused_before_any_session(user):
         await harness.start(user, engine="scribe")
     assert refused.value.code == "not_configured"
     assert not harness.upstreams.made and await LiveSession.objects.acount() == 0
+
+
+async def test_a_client_commit_follows_the_audio_before_it_and_holds_back_the_audio_after(user) -> None:
+    """A Scribe client's manual commit (api/compat/scribe_realtime.py): all
+    audio accepted before it is upstream when the upstream commits, its text
+    has reached the page when `done` runs, and later audio waits for both."""
+    harness = Harness()
+    await harness.start(user)
+    harness.upstreams.on_commit = [Committed(text="before the commit", start=0, end=1)]
+    seen: list[tuple[int, list[str]]] = []
+
+    async def done() -> None:
+        seen.append((len(harness.upstream.audio), [m["text"] for m in harness.page.of_type("committed")]))
+
+    before, after = frames(SECOND), frames(SECOND)
+    for frame in before:
+        harness.relay.accept(frame)
+    harness.relay.commit(done)
+    for frame in after:
+        harness.relay.accept(frame)
+    await harness.flushed()
+    assert harness.upstream.commits == 1
+    assert seen == [(len(SECOND), ["before the commit"])]
+    assert len(harness.upstream.audio) == 2 * len(SECOND)
+    harness.relay.end(Ending.CLIENT_ERROR, "Unexpected message type: x")
+    await harness.ended()
+    session = await row(harness.relay)
+    assert harness.upstream.finished and session.status == LiveStatus.ENDED  # what came before is kept
+    assert session.error == "Unexpected message type: x" and harness.page.closed is Ending.CLIENT_ERROR

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, Protocol
 
+from transcripts.media.decoder import MediaSource
+
 
 class JobCancelled(Exception):
     """The user cancelled the job while it ran."""
@@ -52,6 +54,10 @@ class TranscriptionOptions:
     zero_retention: bool = False
     temperature: float | None = None
     seed: int | None = None
+    # Text that sets the context (OpenAI's `prompt`): the local engine gives it
+    # to Whisper as its initial prompt. Scribe's batch API has no such field
+    # (its bias is `keyterms`), so the Scribe engine does not send it.
+    prompt: str = ""
 
     @classmethod
     def from_dict(cls, data: dict) -> TranscriptionOptions:
@@ -79,6 +85,16 @@ class EngineJob:
     # Opens the media for reading, wherever it is stored: a local file, or an
     # object in a bucket read in ranges (transcripts.media.storage.open_media).
     open_media: Callable[[], BinaryIO] | None = None
+    # Where a child process can read the media (transcripts.media.decoder):
+    # the local path, or a presigned URL of the object.
+    media_source: Callable[[], MediaSource] | None = None
+
+    def source(self) -> MediaSource:
+        if self.media_source is not None:
+            return self.media_source()
+        if self.media_path is None:
+            raise PermanentEngineError("The recording cannot be read from storage.")
+        return MediaSource(path=self.media_path)
 
     def open(self) -> BinaryIO:
         if self.open_media is not None:

@@ -17,7 +17,8 @@ from django.conf import settings
 
 from transcripts.document import canonical
 from transcripts.engines.base import EngineJob, EngineResult, PermanentEngineError, TranscriptionOptions
-from transcripts.media.audio import audio_windows
+from transcripts.media.audio import windows
+from transcripts.media.decoder import DecodeFailed, isolated_chunks
 from transcripts.media.pcm import SAMPLE_RATE
 
 # Never reach for a model hub: the machine may be offline and that is fine.
@@ -70,6 +71,7 @@ def decoding_options(options: TranscriptionOptions) -> dict:
         "temperature": 0.0,
         "condition_on_previous_text": False,
         "hotwords": " ".join(options.keyterms) or None,
+        "initial_prompt": options.prompt or None,
     }
 
 
@@ -116,13 +118,17 @@ class LocalEngine:
         speaker = f"speaker_{channel or 0}"
         tokens: list[dict] = []
         detected = ""
-        # Read as it decodes (from a bucket: in ranges, with nothing on disk).
-        with job.open() as media:
-            for offset, audio in audio_windows(media, channel):
+        # Decoded in a child process as it is read (from a bucket: in ranges,
+        # with nothing on disk): a file that crashes FFmpeg fails this job
+        # with a message instead of killing the worker.
+        try:
+            for offset, audio in windows(isolated_chunks(job.source(), channel)):
                 segments, info = model.transcribe(audio, **decoding_options(job.options))
                 detected = detected or info.language
                 for segment in segments:
                     tokens.extend(word_token(w, offset, speaker, channel) for w in segment.words or [])
                     report(offset + segment.end)
                 report(offset + len(audio) / SAMPLE_RATE)
+        except DecodeFailed as failed:
+            raise PermanentEngineError(str(failed)) from None
         return tokens, detected

@@ -7,7 +7,6 @@ import logging
 import random
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from transcripts.document import canonical
@@ -32,6 +31,7 @@ from transcripts.engines.scribe.client import (
 from transcripts.engines.scribe.slots import NoFreeSlot
 from transcripts.engines.scribe.webhook import site_tag
 from transcripts.media import storage
+from transcripts.pooling import release_database_connection
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +107,6 @@ def presigned_url(name: str) -> str | None:
     if url and (url.startswith("https://") or settings.SCRIBE_MEDIA_URLS_ALLOW_HTTP):
         return url
     return None
-
-
-def release_database_connection() -> None:
-    """Hundreds of jobs wait on Scribe at once; none may hold a connection."""
-    if not connection.in_atomic_block:
-        connection.close()
 
 
 class ScribeEngine:
