@@ -23,7 +23,17 @@ class MediaSerializer(serializers.ModelSerializer):
 class TranscriptSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=Status.choices)
     status_label = serializers.CharField(source="get_status_display")
-    language = serializers.CharField(source="language_code", help_text="Detected or chosen language ('' until known).")
+    notice = serializers.CharField(
+        source="waiting_notice",
+        read_only=True,
+        help_text="Why a queued job waits, e.g. 'Waiting: Scribe is busy, next try at 14:05' ('' otherwise).",
+    )
+    next_attempt_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When a waiting job is tried again."
+    )
+    language = serializers.CharField(
+        source="language_code", help_text="Detected or chosen language as a BCP 47 tag ('en', 'pt-BR'; '' until known)."
+    )
     engine_label = serializers.CharField()
     duration = serializers.FloatField(allow_null=True, help_text="Seconds.")
     live = serializers.SerializerMethodField(help_text="Made by a live session.")
@@ -37,6 +47,8 @@ class TranscriptSerializer(serializers.ModelSerializer):
             "title",
             "status",
             "status_label",
+            "notice",
+            "next_attempt_at",
             "progress",
             "error",
             "engine",

@@ -17,6 +17,7 @@ MODULES = [
     "resumable_upload",
     "transcript_page",
     "scribe_concurrency",
+    "scribe_storm",
     "live_local",
     "live_proxy",
     "api_overhead",

@@ -315,7 +315,25 @@ ELEVENLABS_API_KEY = env_str("ELEVENLABS_API_KEY")
 ELEVENLABS_BASE_URL = env_url("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io", schemes=("http", "https"))
 SCRIBE_MODEL = env_str("SCRIBE_MODEL", "scribe_v2")
 SCRIBE_REALTIME_MODEL = env_str("SCRIBE_REALTIME_MODEL", "scribe_v2_realtime")
-SCRIBE_MAX_CONCURRENCY = env_int("SCRIBE_MAX_CONCURRENCY", 40, minimum=1)
+# The Scribe account's concurrency limit, shared by every worker on every host
+# (a Redis semaphore with leases). Set it to your plan's limit; the default
+# fits the smallest paid plan (Starter, 12).
+SCRIBE_MAX_CONCURRENCY = env_int("SCRIBE_MAX_CONCURRENCY", 12, minimum=1)
+# Privacy at ElevenLabs: ask Scribe to keep nothing (enable_logging=false, an
+# enterprise feature) for every request; each upload can also ask for it.
+SCRIBE_ZERO_RETENTION = env_bool("SCRIBE_ZERO_RETENTION", False)
+# Delete Scribe's copy of a transcript once ours is stored (and always when
+# the user deletes the transcript).
+SCRIBE_DELETE_AFTER_STORE = env_bool("SCRIBE_DELETE_AFTER_STORE", True)
+# A slot of a worker that died comes back after this long.
+SCRIBE_SLOT_LEASE_SECONDS = env_float("SCRIBE_SLOT_LEASE_SECONDS", 60, minimum=1)
+# A job that finds every slot taken is queued again after about this long.
+SCRIBE_SLOT_WAIT_SECONDS = env_float("SCRIBE_SLOT_WAIT_SECONDS", 2, minimum=0.01)
+# A provider that refuses work (429, 5xx) is waited for with growing backoff
+# (base, doubling up to the max) for this long before a job fails.
+JOB_BUSY_BUDGET_SECONDS = env_float("JOB_BUSY_BUDGET_SECONDS", 6 * 3600, minimum=0)
+JOB_BUSY_BACKOFF_SECONDS = env_float("JOB_BUSY_BACKOFF_SECONDS", 5, minimum=0.01)
+JOB_BUSY_BACKOFF_MAX_SECONDS = env_float("JOB_BUSY_BACKOFF_MAX_SECONDS", 300, minimum=0.01)
 # Threads of the Scribe worker: each waits on one request, so this can be high.
 SCRIBE_WORKER_THREADS = env_int("SCRIBE_WORKER_THREADS", 50, minimum=1)
 SCRIBE_WEBHOOK_SECRETS = env_list("SCRIBE_WEBHOOK_SECRET")
@@ -421,6 +439,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 BROKER_DIR = DATA_DIR / "broker"
 # Without a shared channel layer the progress consumer watches the database.
 PROGRESS_POLL_SECONDS = env_float("PROGRESS_POLL_SECONDS", 0 if REDIS_URL else 1.0, minimum=0)
+# Progress is best-effort: one push to the browsers is given up after this long.
+PROGRESS_PUBLISH_TIMEOUT_SECONDS = env_float("PROGRESS_PUBLISH_TIMEOUT_SECONDS", 5, minimum=0.1)
 
 if REDIS_URL:
     CHANNEL_LAYERS = {

@@ -14,6 +14,7 @@ import re
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from realtime import messages
 from realtime.inboxless import InboxlessConsumer
@@ -22,6 +23,7 @@ from realtime.services import LiveRefused
 from realtime.store import DatabaseStore
 from realtime.viewers import GroupViewers
 from transcripts.engines.registry import default_engine
+from transcripts.forms import parse_keyterms
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,28 @@ def live_options(scope) -> LiveOptions:
         language if LANGUAGE.match(language) else "",
         query.get("resume", ""),
         int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 10 else None,
+        live_keyterms(query.get("keyterms", "")),
     )
+
+
+# Every key term is a parameter of the Scribe socket's URL: keep it short.
+LIVE_KEYTERMS_MAX = 100
+
+
+def live_keyterms(text: str) -> tuple[str, ...]:
+    """The page checks key terms as it sends them; a term that still breaks
+    Scribe's limits (or too many) is dropped rather than failing the session."""
+    try:
+        return tuple(parse_keyterms(text[:8000], limit=LIVE_KEYTERMS_MAX))
+    except ValidationError:
+        return tuple(term for term in (t.strip() for t in text.split(",")) if _usable(term))[:LIVE_KEYTERMS_MAX]
+
+
+def _usable(term: str) -> bool:
+    try:
+        return bool(parse_keyterms(term))
+    except ValidationError:
+        return False
 
 
 class LiveConsumer(InboxlessConsumer):

@@ -76,6 +76,8 @@ class LiveSegment(models.Model):
     words = models.JSONField(null=True, blank=True)  # canonical word tokens, session-relative times
     start = models.FloatField(default=0)
     end = models.FloatField(default=0)
+    # The language the engine detected for this segment ('' when it did not say).
+    language = models.CharField(max_length=16, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

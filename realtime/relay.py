@@ -65,6 +65,7 @@ class LiveOptions(NamedTuple):
     language: str
     resume: str = ""  # the session to go on with, after a dropped connection
     shown: int | None = None  # committed segments the resuming page has shown
+    keyterms: tuple[str, ...] = ()  # names and jargon to listen for (Scribe), as on the upload page
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Segment:
     text: str
     start: float
     end: float
+    language: str = ""  # what the engine detected, when it says
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,7 @@ class LiveRelay:
             emit=self.on_event,
             position=self.recording.bytes / BYTES_PER_SECOND,
             previous_text=opened.previous_text,
+            keyterms=options.keyterms,
         )
         try:
             await self.upstream.start()
@@ -411,7 +414,7 @@ class LiveRelay:
         if not text and not event.words:
             return
         assert self.opened is not None
-        segment = Segment(self.opened.next_index, text, event.start, event.end)
+        segment = Segment(self.opened.next_index, text, event.start, event.end, event.language or "")
         self.opened = self.opened._replace(next_index=segment.index + 1)
         await self.store.append(self.session_id, segment, event.words)
         await self.sink.committed(segment, event.words)

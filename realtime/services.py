@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
@@ -20,6 +21,7 @@ from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.engines.registry import is_configured
+from transcripts.languages import normalise_language
 from transcripts.models import Transcript, TranscriptResult
 from transcripts.services import record_live_transcript
 
@@ -216,11 +218,21 @@ def watched(session_ids: list[int]) -> set[int]:
     return set(LiveLink.objects.usable().filter(session_id__in=session_ids).values_list("session_id", flat=True))
 
 
-def append_segment(session_id: int, index: int, text: str, words: list[dict] | None, start: float, end: float) -> bool:
+def append_segment(
+    session_id: int, index: int, text: str, words: list[dict] | None, start: float, end: float, *, language: str = ""
+) -> bool:
     """Save one committed segment; a repeat of the same index is a no-op."""
     try:
         with transaction.atomic():
-            LiveSegment.objects.create(session_id=session_id, index=index, text=text, words=words, start=start, end=end)
+            LiveSegment.objects.create(
+                session_id=session_id,
+                index=index,
+                text=text,
+                words=words,
+                start=start,
+                end=end,
+                language=normalise_language(language),
+            )
     except IntegrityError:
         return False
     return True
@@ -262,14 +274,22 @@ def session_transcript(session: LiveSession) -> dict:
     """The committed segments as one canonical transcript. Segments that came
     without word timings get words spread evenly over the segment."""
     tokens_: list[dict] = []
-    language = session.language or ""
-    for segment in session.segments.all():
+    segments = list(session.segments.all())
+    language = session.language or detected_language(segments)
+    for segment in segments:
         words = [w for w in (segment.words or []) if w.get("type") != "spacing"]
         if words:
             tokens_.extend(_normalised(word) for word in words)
         else:
             tokens_.extend(_spread(segment))
-    return canonical.build(canonical.with_spacing(tokens_), language_code=language or "en")
+    return canonical.build(canonical.with_spacing(tokens_), language_code=normalise_language(language))
+
+
+def detected_language(segments: list[LiveSegment]) -> str:
+    """The language most of the session's text was detected in ("" when the
+    engine never said: unknown, not a guess)."""
+    spoken = Counter(segment.language for segment in segments if segment.language)
+    return spoken.most_common(1)[0][0] if spoken else ""
 
 
 def _normalised(word: dict) -> dict:

@@ -27,7 +27,7 @@ class DatabaseStore:
 
     async def append(self, session_id: int, segment: Segment, words: list[dict] | None) -> None:
         await database_sync_to_async(services.append_segment)(
-            session_id, segment.index, segment.text, words, segment.start, segment.end
+            session_id, segment.index, segment.text, words, segment.start, segment.end, language=segment.language
         )
 
     async def end(self, session_id: int, *, error: str) -> int | None:

@@ -35,10 +35,32 @@ LANGUAGES = [
     ("ko", "Korean"),
     ("zh", "Chinese"),
 ]
+# Entity redaction (Scribe's entity_redaction: categories it detects).
+REDACTION_CHOICES = [
+    ("", "Nothing"),
+    ("pii", "Personal details (names, addresses, phone numbers…)"),
+    ("phi", "Health information"),
+    ("pci", "Payment card details"),
+    ("all", "Every detected entity"),
+]
 # Scribe's documented limits for a key term.
 KEYTERM_MAX_CHARS = 49
 KEYTERM_MAX_WORDS = 5
 KEYTERM_FORBIDDEN = re.compile(r"[<>{}\[\]\\]")
+
+
+def parse_keyterms(text: str, *, limit: int = 1000) -> list[str]:
+    """Key terms from one per line or comma-separated text, checked against
+    Scribe's limits (batch and live alike); ValidationError says which."""
+    terms = [t.strip() for t in re.split(r"[\n,]", text) if t.strip()]
+    for term in terms:
+        if len(term) > KEYTERM_MAX_CHARS or len(term.split()) > KEYTERM_MAX_WORDS:
+            raise forms.ValidationError(f"“{term}” is too long: key terms are at most 5 words and 49 characters.")
+        if KEYTERM_FORBIDDEN.search(term):
+            raise forms.ValidationError(f"“{term}” contains a character key terms cannot use (<>{{}}[]\\).")
+    if len(terms) > limit:
+        raise forms.ValidationError(f"At most {limit} key terms.")
+    return terms
 
 
 class UploadOptionsForm(forms.Form):
@@ -54,6 +76,20 @@ class UploadOptionsForm(forms.Form):
         help_text="Names and jargon to listen for, one per line or comma-separated.",
     )
     multichannel = forms.BooleanField(required=False, label="Transcribe each channel separately")
+    no_verbatim = forms.BooleanField(
+        required=False, label="Clean verbatim", help_text="Leave out filler words, false starts and stutters."
+    )
+    redact = forms.ChoiceField(
+        choices=REDACTION_CHOICES,
+        required=False,
+        label="Redact",
+        help_text="Replace these details in the text with placeholders such as {EMAIL_ADDRESS_1} (Scribe).",
+    )
+    zero_retention = forms.BooleanField(
+        required=False,
+        label="Zero retention at ElevenLabs",
+        help_text="ElevenLabs keeps nothing of this recording (enterprise plans).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,15 +97,7 @@ class UploadOptionsForm(forms.Form):
         self.fields["engine"].initial = default_engine()
 
     def clean_keyterms(self) -> list[str]:
-        terms = [t.strip() for t in re.split(r"[\n,]", self.cleaned_data["keyterms"]) if t.strip()]
-        for term in terms:
-            if len(term) > KEYTERM_MAX_CHARS or len(term.split()) > KEYTERM_MAX_WORDS:
-                raise forms.ValidationError(f"“{term}” is too long: key terms are at most 5 words and 49 characters.")
-            if KEYTERM_FORBIDDEN.search(term):
-                raise forms.ValidationError(f"“{term}” contains a character key terms cannot use (<>{{}}[]\\).")
-        if len(terms) > 1000:
-            raise forms.ValidationError("At most 1000 key terms.")
-        return terms
+        return parse_keyterms(self.cleaned_data["keyterms"])
 
     def save(self, user, uploaded, **overrides):
         """The one way an uploaded file and these options become a job: the
@@ -88,6 +116,9 @@ class UploadOptionsForm(forms.Form):
             tag_audio_events=data["tag_audio_events"],
             keyterms=tuple(data["keyterms"]),
             multichannel=data["multichannel"],
+            no_verbatim=data.get("no_verbatim") or False,
+            entity_redaction=(data["redact"],) if data.get("redact") else (),
+            zero_retention=data.get("zero_retention") or False,
         )
 
 

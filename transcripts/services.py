@@ -11,7 +11,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from transcripts import quotas
+from transcripts import privacy, quotas
 from transcripts.engines.base import EngineResult, TranscriptionOptions
 from transcripts.engines.registry import default_engine, engine_paths, is_configured
 from transcripts.jobs.progress import publish_job
@@ -195,6 +195,7 @@ def delete(transcript: Transcript) -> None:
     """Delete a transcript, and its media once no other transcript uses it."""
     media = transcript.media
     transcript.cancel()
+    privacy.forget_provider_copy(transcript)  # the provider's copy goes too (after commit)
     transcript.delete()
     if media and not media.transcripts.exists():
         name = media.file.name

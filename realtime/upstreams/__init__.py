@@ -124,12 +124,25 @@ class Upstream(Protocol):
 
 class UpstreamFactory(Protocol):
     def __call__(
-        self, engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""
+        self,
+        engine: str,
+        *,
+        language: str,
+        emit: Emit,
+        position: float = 0.0,
+        previous_text: str = "",
+        keyterms: tuple[str, ...] = (),
     ) -> Upstream: ...
 
 
 def make_upstream(
-    engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""
+    engine: str,
+    *,
+    language: str,
+    emit: Emit,
+    position: float = 0.0,
+    previous_text: str = "",
+    keyterms: tuple[str, ...] = (),
 ) -> Upstream:
     """`position`: session seconds at which the audio it is sent starts (a
     resumed session goes on from where its recording ends); `previous_text`:
@@ -137,7 +150,9 @@ def make_upstream(
     if engine == "scribe":
         from realtime.upstreams.scribe import ScribeUpstream
 
-        return ScribeUpstream(language=language, emit=emit, position=position, previous_text=previous_text)
+        return ScribeUpstream(
+            language=language, emit=emit, position=position, previous_text=previous_text, keyterms=keyterms
+        )
     from realtime.upstreams.local import LocalUpstream
 
     return LocalUpstream(language=language, emit=emit, position=position)

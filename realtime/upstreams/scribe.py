@@ -67,7 +67,7 @@ async def mint_token() -> str:
     return response.json()["token"]
 
 
-def realtime_url(token: str, language: str) -> str:
+def realtime_url(token: str, language: str, keyterms: tuple[str, ...] = ()) -> str:
     base = settings.ELEVENLABS_BASE_URL.rstrip("/")
     base = "ws" + base[4:] if base.startswith("http") else base
     params = [
@@ -79,6 +79,9 @@ def realtime_url(token: str, language: str) -> str:
     ]
     if language:
         params.append(("language_code", language))
+    else:  # "auto": Scribe says which language it heard, so the transcript can be filed under it
+        params.append(("include_language_detection", "true"))
+    params.extend(("keyterms", term) for term in keyterms)  # repeated, as the SDK sends them
     params.append(("token", token))
     return f"{base}/v1/speech-to-text/realtime?{urlencode(params)}"
 
@@ -123,7 +126,7 @@ class Socket(Protocol):
     def __aiter__(self) -> AsyncIterator[str | bytes]: ...
 
 
-async def open_socket(language: str) -> Socket:
+async def open_socket(language: str, keyterms: tuple[str, ...] = ()) -> Socket:
     """A new realtime socket with a fresh single-use token, once Scribe has
     said `session_started` on it."""
     token = await mint_token()
@@ -131,7 +134,7 @@ async def open_socket(language: str) -> Socket:
         # No permessage-deflate: base64 PCM barely compresses, and zlib on every
         # chunk is most of the CPU a proxied session would cost.
         ws = await websockets.connect(
-            realtime_url(token, language),
+            realtime_url(token, language, keyterms),
             open_timeout=OPEN_TIMEOUT,
             max_size=2**22,
             ping_interval=20,
@@ -160,8 +163,9 @@ class ScribeUpstream:
         position: float = 0.0,
         previous_text: str = "",
         dial: Callable[[str], Awaitable[Socket]] = open_socket,
+        keyterms: tuple[str, ...] = (),
     ):
-        self.dial = dial
+        self.dial = functools.partial(open_socket, keyterms=keyterms) if dial is open_socket and keyterms else dial
         self.language = language
         self.emit = emit
         self.previous_text = text_tail(previous_text)  # committed before the next socket's audio

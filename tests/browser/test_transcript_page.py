@@ -90,7 +90,7 @@ def test_rename_a_speaker_shows_everywhere_after_reload(site, page, meeting):
     )
     page.reload()
     speakers = page.locator("#transcript .turn .speaker").all_text_contents()
-    assert speakers == ["Dana", "speaker_1", "Dana"]
+    assert speakers == ["Dana", "Speaker 2", "Dana"]
     assert "speaker_0" not in page.locator("#transcript").inner_text()
 
 

@@ -112,6 +112,16 @@ def add_routes(app: web.Application, fake) -> None:
     app.router.add_get(PATH, realtime)
 
 
+def validate_keyterms(terms: list[str]) -> str | None:
+    """Repeated `keyterms` parameters, each as batch keyterms are limited."""
+    if len(terms) > 1000:
+        return "At most 1000 keyterms are allowed."
+    for term in terms:
+        if not term.strip() or len(term) > 49 or len(term.split()) > 5 or re.search(r"[<>{}\[\]\\]", term):
+            return f"Invalid keyterm: {term!r}."
+    return None
+
+
 def validate(params: dict[str, str]) -> str | None:
     """The error text for bad connection parameters, or None."""
     if params.get("model_id") not in MODELS:
@@ -180,7 +190,7 @@ class RealtimeHandler:
         if self.session.auth == "bad":
             await self.send({"message_type": "auth_error", "error": AUTH_ERROR})
             return await self.close(1000)
-        problem = validate(self.params)
+        problem = validate(self.params) or validate_keyterms([v for k, v in self.query if k == "keyterms"])
         if problem:
             await self.send({"message_type": "invalid_request", "error": problem})
             return await self.close(1008)
@@ -397,7 +407,10 @@ class RealtimeHandler:
                 {
                     "message_type": "committed_transcript_with_timestamps",
                     "text": text,
-                    "language_code": self.params.get("language_code") or "en",
+                    # Only when asked for (include_language_detection), as Scribe does.
+                    "language_code": (self.params.get("language_code") or self.fake.detected_language)
+                    if self.params.get("include_language_detection") == "true"
+                    else None,
                     "words": timed_words(text, start, end),
                 }
             )

@@ -254,6 +254,9 @@ def validate(form: dict, query: dict) -> dict:
     keyterms = form.get("keyterms", [])
     check_keyterms(keyterms)
     formats = check_additional_formats(form.get("additional_formats", []))
+    detection = entity_types(parse_json_field(form, "entity_detection"))
+    redaction = entity_types(parse_json_field(form, "entity_redaction"))
+    check_redaction(detection, redaction, last(form, "entity_redaction_mode"))
     metadata = parse_json_field(form, "webhook_metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise bad_request("invalid_parameters", "webhook_metadata must be a JSON object.", "webhook_metadata")
@@ -267,8 +270,38 @@ def validate(form: dict, query: dict) -> dict:
         "additional_formats": formats,
         "webhook_metadata": metadata,
         "entity_detection": parse_json_field(form, "entity_detection"),
-        "enable_logging": (query.get("enable_logging") or "true") != "false",
+        "entity_redaction": redaction,
+        "entity_redaction_mode": last(form, "entity_redaction_mode") or "enumerated_entity_type",
+        "enable_logging": parse_query_bool(query, "enable_logging", True),
     }
+
+
+REDACTION_MODES = {"redacted", "entity_type", "enumerated_entity_type"}
+
+
+def entity_types(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def check_redaction(detection: list[str], redaction: list[str], mode: str | None) -> None:
+    """entity_redaction must be a subset of entity_detection; the mode one of three."""
+    if redaction and not set(redaction) <= set(detection) and "all" not in detection:
+        raise bad_request(
+            "invalid_parameters", "entity_redaction must be a subset of entity_detection.", "entity_redaction"
+        )
+    if mode is not None and mode not in REDACTION_MODES:
+        raise bad_request("invalid_parameters", f"Invalid entity_redaction_mode: {mode!r}.", "entity_redaction_mode")
+
+
+def parse_query_bool(query: dict, name: str, default: bool) -> bool:
+    value = query.get(name)
+    if value is None:
+        return default
+    if value not in ("true", "false"):
+        raise bad_request("invalid_parameters", f"{name} must be true or false.", name)
+    return value == "true"
 
 
 def check_keyterms(keyterms: list[str]) -> None:
@@ -351,7 +384,8 @@ def chunk_for(script: list[tuple[str, str]], options: dict, duration: float, cha
         "words": words,
         "channel_index": channel,
         "additional_formats": [render_format(item, words) for item in options["additional_formats"]] or None,
-        "entities": [] if options["entity_detection"] else None,
+        # With redaction Scribe returns no entities (scribe-api.md 2.2).
+        "entities": [] if options["entity_detection"] and not options.get("entity_redaction") else None,
         "audio_duration_secs": round(duration, 2),
     }
 
@@ -433,6 +467,7 @@ class Handlers:
         fake = self.fake
         if not self.authorised(request, "batch_scribe"):
             raise unauthorized()
+        self.refuse_when_busy()
         fault = await self.apply_fault("stt")
         options = validate(form, dict(request.query))
         file_info = (form.get("file") or [{}])[0]
@@ -463,7 +498,24 @@ class Handlers:
             await asyncio.sleep(fake.latency)
         if fault and fault.kind == "drop_after_body":
             return drop(request)
+        with fake.lock:
+            fake.accepted += 1
         return web.json_response(body, headers={"request-id": request_id})
+
+    def refuse_when_busy(self) -> None:
+        """429 as Scribe answers it: during a storm (`rate_limit_exceeded`), or
+        over the account's concurrency limit (`concurrent_limit_exceeded`)."""
+        fake = self.fake
+        with fake.lock:
+            storm = time.monotonic() < fake.storm_until
+            over = fake.account_limit is not None and fake.in_flight > fake.account_limit
+            if storm or over:
+                fake.refused += 1
+        if storm:
+            headers = {"Retry-After": fake.storm_retry_after} if fake.storm_retry_after else {}
+            raise ApiError(429, {"status": "rate_limit_exceeded", "message": "Too many requests."}, headers)
+        if over:
+            raise ApiError(429, {"status": "concurrent_limit_exceeded", "message": "Too many concurrent requests."}, {})
 
     async def deliver_later(self, request_id: str, body: dict, metadata: Any) -> None:
         fake = self.fake

@@ -72,7 +72,17 @@ class Upstreams:
     def __post_init__(self) -> None:
         self.flowing.set()
 
-    def __call__(self, engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""):
+    def __call__(
+        self,
+        engine: str,
+        *,
+        language: str,
+        emit: Emit,
+        position: float = 0.0,
+        previous_text: str = "",
+        keyterms: tuple[str, ...] = (),
+    ):
+        self.keyterms = keyterms
         upstream = ScriptedUpstream(
             self, engine, language=language, emit=emit, position=position, previous_text=previous_text
         )

@@ -23,6 +23,18 @@ class PermanentEngineError(Exception):
     """The job cannot succeed as submitted; str(self) is shown to the user."""
 
 
+class RetryLater(Exception):
+    """The job cannot start now (the provider is busy, or every slot of the
+    account is taken): the runner puts it back in the queue, holding no
+    worker thread. `busy`: the provider refused it, so the wait grows and
+    counts towards JOB_BUSY_BUDGET_SECONDS; otherwise it waits `delay` for
+    a slot. `notice` is shown on the job's row ("Scribe is busy")."""
+
+    def __init__(self, notice: str, *, busy: bool, delay: float = 0.0, reason: str = ""):
+        super().__init__(reason or notice)
+        self.notice, self.busy, self.delay, self.reason = notice, busy, delay, reason or notice
+
+
 @dataclass(frozen=True)
 class TranscriptionOptions:
     language: str | None = None
@@ -35,6 +47,11 @@ class TranscriptionOptions:
     timestamps_granularity: str = "word"
     no_verbatim: bool = False
     entity_detection: tuple[str, ...] = ()
+    # Entities replaced by placeholders in the text (a subset of entity_detection).
+    entity_redaction: tuple[str, ...] = ()
+    entity_redaction_mode: str | None = None  # redacted | entity_type | enumerated_entity_type
+    # Ask the provider to keep nothing (Scribe: enable_logging=false).
+    zero_retention: bool = False
     temperature: float | None = None
     seed: int | None = None
     # Text that sets the context (OpenAI's `prompt`): the local engine gives it
@@ -45,7 +62,7 @@ class TranscriptionOptions:
     @classmethod
     def from_dict(cls, data: dict) -> TranscriptionOptions:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        for name in ("keyterms", "entity_detection"):
+        for name in ("keyterms", "entity_detection", "entity_redaction"):
             if name in known:
                 known[name] = tuple(known[name] or ())
         return cls(**known)

@@ -90,7 +90,11 @@ function sendHeld(count) {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const params = new URLSearchParams({ engine: $("live-engine").value, language: $("live-language").value.trim() });
+  const params = new URLSearchParams({
+    engine: $("live-engine").value,
+    language: $("live-language").value.trim(),
+    keyterms: $("live-keyterms").value.trim(),
+  });
   if (state.session) {
     params.set("resume", state.session);
     params.set("shown", state.shown);
@@ -180,7 +184,7 @@ function finishCapture() {
   $("live-level-bar").style.width = "0%";
   $("live-start").disabled = false;
   $("live-stop").disabled = true;
-  $("live-engine").disabled = $("live-language").disabled = false;
+  $("live-engine").disabled = $("live-language").disabled = $("live-keyterms").disabled = false;
   if ($("live-state").dataset.state !== "idle") setState("stopped", "Stopped");
 }
 
@@ -209,7 +213,7 @@ async function start() {
   state.startedAt = Date.now();
   state.timer = setInterval(tick, 500);
   $("live-stop").disabled = false;
-  $("live-engine").disabled = $("live-language").disabled = true;
+  $("live-engine").disabled = $("live-language").disabled = $("live-keyterms").disabled = true;
   $("live-committed").replaceChildren();
   connect();
 }
