@@ -16,17 +16,22 @@ from realtime.models import LiveLink, LiveSession
 from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.engines.registry import available_engines, default_engine
+from transcripts.forms import UploadOptionsForm, language_choices
 
 LINK_LIFETIMES = {"": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 
 
 def live_page(request: HttpRequest) -> HttpResponse:
+    # The upload page's languages: the live engines use the same models.
+    engines = available_engines()
     return render(
         request,
         "realtime/live.html",
         {
-            "engines": available_engines(),
+            "engines": engines,
             "default_engine": default_engine(),
+            "languages": language_choices(engines),
+            "capabilities": UploadOptionsForm.engine_capabilities(),
             "max_sessions": quotas.limits_for(request.user).live_sessions,
         },
     )

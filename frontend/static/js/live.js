@@ -6,6 +6,7 @@
 // server arrive as {type: "error"}.
 
 import { apiRequest } from "./api.js";
+import { followEngine } from "./capabilities.js";
 
 const root = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
@@ -75,7 +76,7 @@ function onAudio({ pcm, level }) {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const params = new URLSearchParams({ engine: $("live-engine").value, language: $("live-language").value.trim() });
+  const params = new URLSearchParams({ engine: $("live-engine").value, language: $("live-language").value });
   if (state.session) {
     params.set("resume", state.session);
     params.set("shown", state.shown);
@@ -231,6 +232,7 @@ async function share() {
   out.append(input, " ", revoke);
 }
 
+followEngine($("live-form"), $("live-engine"), $("live-language"));
 $("live-start").addEventListener("click", start);
 $("live-stop").addEventListener("click", stop);
 $("live-share-create").addEventListener("click", share);

