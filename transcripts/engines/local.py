@@ -135,7 +135,7 @@ class LocalEngine:
 
     def _channel_tokens(self, model, job: EngineJob, channel: int | None, report, found: Detected) -> list[dict]:
         speaker = f"speaker_{channel or 0}"
-        tokens: list[dict] = []
+        sentences: list[list[dict]] = []
         kept: list[np.ndarray] = []  # the channel's audio, for the diarization pass
         # Read as it decodes (from a bucket: in ranges, with nothing on disk).
         with job.open() as media:
@@ -143,14 +143,14 @@ class LocalEngine:
                 segments, info = transcribe_window(model, audio, job.options, found.language or None)
                 found.settle(info)
                 for segment in segments:
-                    tokens.extend(word_token(w, offset, speaker, channel) for w in segment.words or [])
+                    sentences.append([word_token(w, offset, speaker, channel) for w in segment.words or []])
                     report(offset + segment.end)
                 report(offset + len(audio) / SAMPLE_RATE)
                 if job.options.diarize:
                     kept.append((audio * 32767).astype(np.int16))
         if job.options.diarize and kept:
-            tokens = with_speakers(tokens, np.concatenate(kept), job.options, channel)
-        return tokens
+            with_speakers(sentences, np.concatenate(kept), job.options, channel)
+        return [token for words in sentences for token in words]
 
 
 class Detected:
@@ -175,11 +175,11 @@ def transcribe_window(model, audio: np.ndarray, options: TranscriptionOptions, l
     return model.transcribe(audio, **decoding)
 
 
-def with_speakers(tokens: list[dict], audio: np.ndarray, options: TranscriptionOptions, channel) -> list[dict]:
+def with_speakers(sentences: list[list[dict]], audio: np.ndarray, options: TranscriptionOptions, channel) -> None:
     """The words given to the speakers the diarization pass found. On a
     recording whose channels are transcribed separately, each channel's
     speakers are named after it (speaker_1_0...)."""
     found = speakers.turns(audio.astype(np.float32) / 32767, options.num_speakers)
     if channel is not None:
         found = [speakers.Turn(t.start, t.end, t.speaker.replace("speaker_", f"speaker_{channel}_")) for t in found]
-    return speakers.assign(tokens, found)
+    speakers.assign(sentences, found)

@@ -87,15 +87,50 @@ def numbered(segments: list[dict]) -> list[Turn]:
     return [Turn(float(s["start"]), float(s["end"]), names[s["speaker"]]) for s in ordered]
 
 
-def assign(words: list[dict], found: list[Turn]) -> list[dict]:
+# A stretch of a sentence given to someone else that is shorter than this is
+# taken as the diarization's mistake (a short voice sample is a noisy one:
+# measured on the generated conversation, the first second of a turn often
+# went to the previous speaker) and goes to the sentence's main speaker.
+MIN_RUN_SECONDS = 1.0
+
+
+def assign(sentences: list[list[dict]], found: list[Turn]) -> None:
     """Each word's speaker_id: the speaker whose turns overlap it most, else
-    (a word in a gap between turns) the nearest turn's speaker."""
+    (a word in a gap between turns) the nearest turn's speaker; then, in each
+    sentence (a segment of the speech-to-text pass), runs shorter than
+    MIN_RUN_SECONDS go to the sentence's main speaker."""
     if not found:
-        return words
+        return
     starts = [turn.start for turn in found]
-    for word in words:
-        word["speaker_id"] = speaker_at(found, starts, word["start"], word["end"])
-    return words
+    for words in sentences:
+        for word in words:
+            word["speaker_id"] = speaker_at(found, starts, word["start"], word["end"])
+        smooth(words)
+
+
+def smooth(words: list[dict]) -> None:
+    runs = speaker_runs(words)
+    if len(runs) < 2:
+        return
+    talk: dict[str, float] = {}
+    for speaker, first, last in runs:
+        talk[speaker] = talk.get(speaker, 0.0) + words[last]["end"] - words[first]["start"]
+    main = max(talk, key=lambda speaker: talk[speaker])
+    for speaker, first, last in runs:
+        if speaker != main and words[last]["end"] - words[first]["start"] < MIN_RUN_SECONDS:
+            for word in words[first : last + 1]:
+                word["speaker_id"] = main
+
+
+def speaker_runs(words: list[dict]) -> list[tuple[str, int, int]]:
+    """(speaker, first index, last index) of each run of one speaker's words."""
+    runs: list[tuple[str, int, int]] = []
+    for index, word in enumerate(words):
+        if runs and runs[-1][0] == word["speaker_id"]:
+            runs[-1] = (runs[-1][0], runs[-1][1], index)
+        else:
+            runs.append((word["speaker_id"], index, index))
+    return runs
 
 
 def speaker_at(found: list[Turn], starts: list[float], start: float, end: float) -> str:
