@@ -21,6 +21,7 @@ MODULES = [
     "live_proxy",
     "api_overhead",
     "login_flood",
+    "speakers",
 ]
 
 

@@ -11,6 +11,7 @@ a clear error, not a request to a model hub.
 from __future__ import annotations
 
 import os
+import shutil
 from functools import cache
 from pathlib import Path
 
@@ -103,3 +104,40 @@ def _languages(path: str) -> tuple[str, ...]:
 
         size = len(json.loads((Path(path) / "tokenizer.json").read_text())["model"]["vocab"])
     return tuple(_LANGUAGE_CODES) if size > ENGLISH_ONLY_VOCABULARY else ("en",)
+
+
+class FetchError(Exception):
+    """A model could not be fetched; str(self) says why."""
+
+
+def fetchable() -> list[str]:
+    from faster_whisper.utils import available_models
+
+    return available_models()
+
+
+def fetch(name: str, *, force: bool = False) -> Path:
+    """Download a faster-whisper model by name into DATA_DIR/models/NAME,
+    once (the operator's command, on a host that is online; the app itself
+    never downloads). Written beside its place and moved there when whole,
+    so a broken download leaves nothing the engine would try to load."""
+    if name not in fetchable():
+        raise FetchError(f"Unknown model “{name}”: choose one of {', '.join(fetchable())}.")
+    target = fetched_dir(name)
+    if (target / "model.bin").exists() and not force:
+        return target
+    partial = target.with_name(f".{name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    import huggingface_hub.constants
+    from faster_whisper.utils import download_model
+
+    huggingface_hub.constants.HF_HUB_OFFLINE = False  # this command alone goes online
+    try:
+        download_model(name, output_dir=str(partial))
+    except Exception as error:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise FetchError(f"Could not download “{name}” (is this host online?): {error}") from error
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
