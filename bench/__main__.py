@@ -22,6 +22,8 @@ MODULES = [
     "api_overhead",
     "login_flood",
     "speakers",
+    "local_batched",
+    "live_browser",
 ]
 
 
