@@ -162,3 +162,15 @@ def test_retranscribe_in_batch_keeps_the_live_transcript(client, user, other_use
     assert batch.media_id == live.media_id and batch.status == Status.QUEUED and batch.engine == "local"
     assert Transcript.objects.get(pk=live.pk).status == Status.DONE
     assert default_storage.exists(live.media.file.name)
+
+
+def test_a_french_session_retranscribed_on_an_english_only_model_is_english(client, user):
+    session = services.start_session(user, engine="scribe", language="fr")
+    services.append_segment(session.pk, 0, "bonjour", None, 0, 1)
+    live = services.end_session(session.pk)
+    assert live.options["language"] == "fr"
+    client.force_login(user)
+    client.post(f"/transcripts/{live.pk}/retranscribe/", {"engine": "local"})
+    batch = Transcript.objects.exclude(pk=live.pk).get()
+    # The bundled tiny.en knows English only: asking it for French would be ignored.
+    assert batch.options["language"] == "en"
