@@ -49,6 +49,10 @@ from realtime.upstreams import (
 )
 from transcripts.media.pcm import BYTES_PER_SECOND
 
+# The recording's last seconds given to a resumed session's upstream as
+# context (the local engine hears them again; Scribe takes text instead).
+RESUME_CONTEXT_SECONDS = 4.0
+
 log = logging.getLogger(__name__)
 
 RESUME_POLL_SECONDS = 0.2
@@ -249,6 +253,7 @@ class LiveRelay:
             emit=self.on_event,
             position=self.recording.bytes / BYTES_PER_SECOND,
             previous_text=opened.previous_text,
+            context=self.recording.tail(int(RESUME_CONTEXT_SECONDS * BYTES_PER_SECOND)),
         )
         try:
             await self.upstream.start()

@@ -118,20 +118,35 @@ class Upstream(Protocol):
 
 class UpstreamFactory(Protocol):
     def __call__(
-        self, engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""
+        self,
+        engine: str,
+        *,
+        language: str,
+        emit: Emit,
+        position: float = 0.0,
+        previous_text: str = "",
+        context: bytes = b"",
     ) -> Upstream: ...
 
 
 def make_upstream(
-    engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""
+    engine: str,
+    *,
+    language: str,
+    emit: Emit,
+    position: float = 0.0,
+    previous_text: str = "",
+    context: bytes = b"",
 ) -> Upstream:
     """`position`: session seconds at which the audio it is sent starts (a
     resumed session goes on from where its recording ends); `previous_text`:
-    what was committed before it, as context (Scribe takes it)."""
+    what was committed before it, as context (Scribe takes it); `context`:
+    the last seconds of the recording before `position` (the local engine
+    hears them again, so its window does not start mid-sentence)."""
     if engine == "scribe":
         from realtime.upstreams.scribe import ScribeUpstream
 
         return ScribeUpstream(language=language, emit=emit, position=position, previous_text=previous_text)
     from realtime.upstreams.local import LocalUpstream
 
-    return LocalUpstream(language=language, emit=emit, position=position)
+    return LocalUpstream(language=language, emit=emit, position=position, context=context, previous_text=previous_text)

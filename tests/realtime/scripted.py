@@ -23,6 +23,7 @@ class ScriptedUpstream:
         self.engine, self.language, self.position, self.previous_text = engine, language, position, previous_text
         self.emit = emit
         self.audio = bytearray()
+        self.context = b""
         self.started = self.finished = self.closed = False
 
     async def start(self) -> None:
@@ -61,10 +62,20 @@ class Upstreams:
     def __post_init__(self) -> None:
         self.flowing.set()
 
-    def __call__(self, engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""):
+    def __call__(
+        self,
+        engine: str,
+        *,
+        language: str,
+        emit: Emit,
+        position: float = 0.0,
+        previous_text: str = "",
+        context: bytes = b"",
+    ):
         upstream = ScriptedUpstream(
             self, engine, language=language, emit=emit, position=position, previous_text=previous_text
         )
+        upstream.context = context
         self.made.append(upstream)
         return upstream
 
