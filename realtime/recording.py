@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 import os
@@ -75,7 +76,7 @@ class RecordingWriter:
     def close(self) -> None:
         raise NotImplementedError
 
-    def tail(self, size: int) -> bytes:
+    def tail(self, size: int) -> builtins.bytes:
         """The last `size` bytes of audio recorded (b"" where it is not at hand)."""
         return b""
 
@@ -127,7 +128,7 @@ class LocalRecording(RecordingWriter):
         if not self.file.closed:
             self.file.close()
 
-    def tail(self, size: int) -> bytes:
+    def tail(self, size: int) -> builtins.bytes:
         size = min(size - size % 2, self.bytes)
         if size <= 0:
             return b""
