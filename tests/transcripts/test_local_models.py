@@ -114,3 +114,29 @@ def test_fetch_model_keeps_a_model_already_there(multilingual, capsys):
     call_command("fetch_model", "base")  # no download: it is there
     out = capsys.readouterr().out
     assert "LOCAL_STT_MODEL=base" in out and "100 languages" in out
+
+
+@pytest.mark.slow
+def test_fetch_model_that_cannot_download_says_so_and_leaves_nothing(tmp_path):
+    """The command, as an operator runs it, against a model hub that is not
+    there (a closed port on loopback): a clear error, no model directory."""
+    import subprocess
+    import sys
+
+    env = support.process_env(
+        DATA_DIR=str(tmp_path), HF_ENDPOINT=f"http://127.0.0.1:{support.free_port()}", HF_HUB_ETAG_TIMEOUT="2"
+    )
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "fetch_model", "tiny"],
+        cwd=support.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Could not download “tiny” (is this host online?)" in result.stderr
+    models = tmp_path / "models"
+    assert not models.exists() or not any(models.iterdir())  # no model, no half-written one
