@@ -4,11 +4,13 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 XDIST ?= 2
+# The embedded mode's data: only `make clean-data` deletes it.
+DATA_DIR ?= data
 TYPED := project accounts api realtime transcripts tests bench
 # Optional extras for `make run`: EXTRAS=speakers (offline speaker identification).
 EXTRAS ?=
 
-.PHONY: run test test-fast test-slow test-browser lint types format bench system-deps clean
+.PHONY: run dev serve-production test test-fast test-slow test-browser lint types format bench system-deps clean clean-data
 
 $(VENV)/.runtime: requirements.txt
 	python3 -m venv $(VENV)
@@ -25,10 +27,21 @@ $(VENV)/.speakers: $(VENV)/.runtime requirements-speakers.txt
 	$(PY) -m pip install --quiet -r requirements-speakers.txt
 	touch $@
 
-## run: install, migrate and start the web server and workers (embedded mode)
+## run: install, migrate and start the web server and workers (embedded mode, DEBUG off)
 run: $(VENV)/.runtime $(addprefix $(VENV)/.,$(EXTRAS))
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+## dev: the same with DEBUG on (Django's error pages with tracebacks: never on a network)
+dev: $(VENV)/.runtime
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+## serve-production: the production site without Docker, configured by environment variables
+## (DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS, TRUSTED_PROXIES...: see the README):
+## migrate, collect static files, then web, workers and one beat, supervised
+serve-production: $(VENV)/.runtime
+	$(PY) manage.py serve --production --host $(HOST) --port $(PORT)
 
 ## system-deps: Debian packages the tests use (a browser and a speech synthesiser)
 system-deps:
@@ -73,5 +86,12 @@ format: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) -m bench
 
+## clean: remove the virtualenv, caches and collected static files (never data/)
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis staticfiles
+	find . -path ./$(DATA_DIR) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+## clean-data: DELETE data/: the embedded database, every recording, the secret key (sign-ins)
+clean-data:
+	@echo "Deleting $(DATA_DIR)/: the embedded database, every recording and transcript, the secret key."
+	rm -rf $(DATA_DIR)

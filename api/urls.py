@@ -4,7 +4,7 @@ goes through the site's login redirect."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api import account
 from api.views import library, live, results, transcripts, webhooks
@@ -47,6 +47,6 @@ urlpatterns = [
     path("account/webhooks/<int:pk>/delete", account.delete_webhook, name="account_delete_webhook"),
     path("account/webhooks/<int:pk>/ping", account.ping_webhook, name="account_ping_webhook"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
-    path("docs/", login_not_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
+    path("docs/", login_not_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("redoc/", login_not_required(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
 ]

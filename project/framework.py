@@ -10,6 +10,8 @@ an upgrade must come with a look at the patched code and its tests.
   system temp directory (`protect_daphne`).
 - Autobahn's close codes: the live socket closes with 1009 and 1013
   (`allow_close_codes`).
+- Daphne's access log: tokens in paths and query strings are written as a
+  hash prefix (`redact_access_log`, project/redact.py).
 
 (The live consumer's Channels shortcut is a named base class instead:
 realtime/inboxless.py.)
@@ -28,6 +30,7 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from project.redact import redact
 from project.upload_guard import body_limit_for, too_large_response
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ def install() -> None:
     check_versions()
     protect_daphne()
     allow_close_codes()
+    redact_access_log()
 
 
 def check_versions(tested: dict[str, str] = TESTED_VERSIONS) -> None:
@@ -184,6 +188,27 @@ def refuse_early(request) -> None:
         transport.loseConnection()
         return
     reactor.callLater(REFUSED_LINGER_SECONDS, transport.abortConnection)
+
+
+# --- Daphne: no tokens in the access log -------------------------------------------
+
+
+def redact_access_log() -> None:
+    """Daphne writes its access log to stdout itself, past the logging
+    filters: hash the tokens in each entry's path before it is written."""
+    from daphne.access import AccessLogGenerator
+
+    if getattr(AccessLogGenerator, "_redacted", False):
+        return
+    original_call = AccessLogGenerator.__call__
+
+    def __call__(self, protocol, action, details):  # noqa: N807 (the patched method)
+        if isinstance(details.get("path"), str):
+            details = {**details, "path": redact(details["path"])}
+        return original_call(self, protocol, action, details)
+
+    AccessLogGenerator.__call__ = __call__
+    AccessLogGenerator._redacted = True
 
 
 # --- Autobahn: close codes -----------------------------------------------------------

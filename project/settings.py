@@ -8,12 +8,15 @@ part to its service.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from project import secret_key
+from project.deploy import explicit_variables, refuse_unsafe_production
 from project.env import (
     env_bool,
     env_bytes,
@@ -21,6 +24,7 @@ from project.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_numbers,
     env_str,
     env_url,
@@ -29,14 +33,28 @@ from project.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 
-DEBUG = env_bool("DEBUG", True)
+# Development mode (Django's technical error pages, files reloaded as they
+# change): only when asked for, `make dev` or DEBUG=true.
+DEBUG = env_bool("DEBUG", False)
+# Embedded: nothing points the site at a service (a database server, Redis,
+# a bucket), so it is one machine (`make run`): served on plain HTTP, its
+# key kept in DATA_DIR. Anything else is a team's deployment ("production"
+# when DEBUG is off), whose processes on every machine share one key.
+EMBEDDED = not any(env_str(name) for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "S3_BUCKET"))
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if EMBEDDED:
+        SECRET_KEY = secret_key.load_or_create(DATA_DIR / "secret_key")
+    elif DEBUG:
+        SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
+    else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# The reverse proxies in front of the site (addresses or networks): only
+# from these are X-Forwarded-For/-Proto/-Host believed (project/proxy.py);
+# from anyone else they are removed. Empty: no proxy is trusted.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -62,8 +80,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, before the host check and the HTTPS redirect (project/health.py).
+    "project.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Scripts and styles from the site's own files only (project/csp.py).
+    "project.csp.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL characters in a request's text: a 400 with a message (project/input_guard.py).
+    "project.input_guard.RefuseNulCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.signup_links",
             ],
         },
     },
@@ -176,8 +201,9 @@ AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 # A refused login or reset is answered after this pause, which slows a
 # flood from each connection down to a trickle (accounts/throttle.py).
 REFUSED_LOGIN_DELAY_SECONDS = 2.0
-# Behind a reverse proxy the client's address must reach Django as
-# REMOTE_ADDR (see TRUSTED_PROXIES), or every person shares the proxy's.
+# Behind a reverse proxy the client's address reaches Django as REMOTE_ADDR
+# from a trusted proxy's X-Forwarded-For (TRUSTED_PROXIES, project/proxy.py);
+# never read from a header here, which anyone could forge.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 # Password-reset requests: per address and per client (accounts/throttle.py).
 PASSWORD_RESET_RATE_PER_ADDRESS = "3/h"  # noqa: S105 (a rate, not a password)
@@ -199,7 +225,15 @@ USE_TZ = True
 # --- files ------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
-STATIC_ROOT = DATA_DIR / "static"
+# Where collectstatic puts the files a production web server serves: beside
+# the code (in the image, not on the data volume), so an upgrade's assets
+# are never shadowed by an older copy.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolve()
+# Embedded and in development, WhiteNoise serves the files straight from
+# their folders: nothing to collect, always those of the code running.
+# Production serves the collected copies (hashed names, compressed, cached
+# for a year).
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 MEDIA_ROOT = DATA_DIR / "media"
 # Every temporary file (request bodies spooled by Twisted and Django, upload
 # handler files, live recordings spooled for object storage) goes here, never
@@ -239,9 +273,9 @@ if S3_BUCKET:
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if WHITENOISE_USE_FINDERS
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 
@@ -423,15 +457,23 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Verbatim <noreply@localhost>")
 
 # --- security in production -----------------------------------------------------
+# HTTPS behind a proxy is told by the proxy (TRUSTED_PROXIES), which sets the
+# request's scheme: no SECURE_PROXY_SSL_HEADER, which would believe anyone.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # Production sits behind TLS; the embedded mode is plain HTTP on one
+    # machine unless its operator puts TLS in front and says so here.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not EMBEDDED)
+    if SECURE_SSL_REDIRECT or not EMBEDDED:
+        SESSION_COOKIE_SECURE = True
+        CSRF_COOKIE_SECURE = True
+        SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+        # Asking browsers to hard-code HTTPS for the domain (hstspreload.org) is
+        # hard to undo and covers every subdomain: the operator opts in.
+        SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS preload is the operator's choice (SECURE_HSTS_PRELOAD), not a deployment warning.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -439,9 +481,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Link, invite and socket tokens are written as a hash prefix (project/redact.py).
+    "filters": {"redact_tokens": {"()": "project.redact.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "faster_whisper": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "faster_whisper": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print paths past the
+        # filter: its records go to the root handler instead.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # --- Celery (read by project/celery.py through the CELERY_ namespace) -----------
@@ -501,3 +551,6 @@ for _directory in (
     BROKER_DIR / "control",
 ):
     _directory.mkdir(parents=True, exist_ok=True)
+
+# Last, once every setting is read: production refuses placeholders and unsafe defaults.
+refuse_unsafe_production(globals(), explicit_variables(os.environ))

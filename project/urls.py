@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from project import views
+from project import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),  # answered by HealthzMiddleware first
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/signup/<str:token>/", views.signup, name="signup_invite"),
     path("accounts/", views.account, name="account"),
@@ -22,3 +23,5 @@ urlpatterns = [
 ]
 
 handler404 = "api.problems.page_not_found"
+# A 503 when the database is unreachable, a friendly 500 otherwise (DEBUG off).
+handler500 = "project.outage.server_error"

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from transcripts.document import compact, edits, html
 from transcripts.exports import to_json
-from transcripts.models import TranscriptResult
+from transcripts.models import Transcript, TranscriptResult
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,10 @@ def _save(transcript_id: int, source: str, operation: Callable[[dict], dict], ex
         )
         if expected_version is not None and version_of(cache_key(result.updated)) != expected_version:
             raise VersionMismatch()
-        data = edits.refresh_text(operation(getattr(result, source)))
+        before = getattr(result, source)
+        data = edits.refresh_text(operation(before))
+        duration = Transcript.objects.filter(pk=transcript_id).values_list("duration", flat=True).first()
+        edits.check_growth(before, data, edits.token_allowance(duration))
         now = timezone.now()
         cache = html.page_cache(data, cache_key(now))
         # The export copy is rebuilt by the next export (most edits are followed by more edits).

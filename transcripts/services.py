@@ -18,9 +18,10 @@ from transcripts.jobs.progress import publish_job
 from transcripts.jobs.queue import enqueue
 from transcripts.jobs.runner import finish
 from transcripts.media import pcm, storage
-from transcripts.media.limits import UploadRejected, check_limits
+from transcripts.media.limits import UploadRejected, check_channels, check_limits
 from transcripts.media.probe import MediaInfo, ProbeError, probe, probe_url
 from transcripts.models import Media, Status, Transcript
+from transcripts.pooling import release_database_connection
 
 
 class Refused(Exception):
@@ -39,11 +40,13 @@ def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions)
     upload is removed by Django when the request ends).
     """
     check_limits(uploaded.size)
+    release_database_connection()  # the probe takes seconds
     try:
         info = probe(uploaded.temporary_file_path(), settings.PROBE_TIMEOUT_SECONDS)
     except ProbeError as error:
         raise UploadRejected(str(error)) from None
     check_limits(uploaded.size, info)
+    check_channels(info, separately=options.multichannel)
     title = Path(uploaded.name or "Recording").stem[:200] or "Recording"
     return create_transcript(user, uploaded, info, title=title, engine=engine, options=options)
 
@@ -60,6 +63,7 @@ def create_stored_upload(
         check_limits(size)
         info = probe_stored(name, size)
         check_limits(size, info)
+        check_channels(info, separately=options.multichannel)
     except UploadRejected:
         default_storage.delete(name)
         raise
@@ -80,6 +84,7 @@ def probe_stored(name: str, size: int) -> MediaInfo:
     """Probe a stored file: by its path on a local disk, or through a
     short-lived presigned URL to its object (read in ranges, never copied)."""
     timeout = settings.PROBE_TIMEOUT_SECONDS
+    release_database_connection()  # the probe takes seconds
     try:
         path = storage.local_path(name)
         if path is not None:

@@ -13,6 +13,10 @@ from transcripts.document.speakers import new_speaker_id, speaker_ids, speaker_n
 
 MAX_SPEAKER_NAME = 80
 MAX_CORRECTION_CHARS = 2000
+# Edits may not grow a transcript without limit: past this many tokens (words
+# and the spaces between them) per second of audio, nobody was speaking them.
+MAX_TOKENS_PER_SECOND = 20
+MIN_TOKEN_ALLOWANCE = 2000
 
 
 class EditError(ValueError):
@@ -60,7 +64,7 @@ def correct_words(data: dict, first: int, last: int, text: str) -> dict:
     outside the range are never touched, so their timings survive."""
     words = _checked_range(data, first, last)
     if len(text) > MAX_CORRECTION_CHARS:
-        raise EditError("That correction is too long.")
+        raise EditError(f"A correction is at most {MAX_CORRECTION_CHARS} characters; this one has {len(text)}.")
     old = words[first : last + 1]
     old_tokens = [word for word in old if word["type"] != "spacing"]
     if not old_tokens:
@@ -76,6 +80,22 @@ def correct_words(data: dict, first: int, last: int, text: str) -> dict:
     edited = dict(data)
     edited["words"] = words[:first] + replacement + words[last + 1 :]
     return refresh_text(edited)
+
+
+def token_allowance(duration: float | None) -> int:
+    """The most tokens an edit may leave in a transcript of `duration` seconds."""
+    return max(MIN_TOKEN_ALLOWANCE, int((duration or 0) * MAX_TOKENS_PER_SECOND))
+
+
+def check_growth(before: dict, after: dict, allowance: int) -> None:
+    """Refuse an edit that grows the transcript past `allowance` tokens (one
+    that does not grow it always passes: the engine's output may be longer)."""
+    grown = len(after.get("words", []))
+    if grown > len(before.get("words", [])) and grown > allowance:
+        raise EditError(
+            f"This edit would make the transcript longer than a recording of its length can hold "
+            f"({allowance} words and spaces). Shorten the correction or remove other added text first."
+        )
 
 
 def revert(original: dict) -> dict:

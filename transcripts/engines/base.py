@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, Protocol
 
 from transcripts import languages
+from transcripts.media.decoder import MediaSource
 
 
 class JobCancelled(Exception):
@@ -64,6 +65,16 @@ class EngineJob:
     # Opens the media for reading, wherever it is stored: a local file, or an
     # object in a bucket read in ranges (transcripts.media.storage.open_media).
     open_media: Callable[[], BinaryIO] | None = None
+    # Where a child process can read the media (transcripts.media.decoder):
+    # the local path, or a presigned URL of the object.
+    media_source: Callable[[], MediaSource] | None = None
+
+    def source(self) -> MediaSource:
+        if self.media_source is not None:
+            return self.media_source()
+        if self.media_path is None:
+            raise PermanentEngineError("The recording cannot be read from storage.")
+        return MediaSource(path=self.media_path)
 
     def open(self) -> BinaryIO:
         if self.open_media is not None:

@@ -17,7 +17,8 @@ from django.conf import settings
 from transcripts.document import canonical
 from transcripts.engines import speakers, whisper_models
 from transcripts.engines.base import Capabilities, EngineJob, EngineResult, PermanentEngineError, TranscriptionOptions
-from transcripts.media.audio import audio_windows
+from transcripts.media.audio import windows
+from transcripts.media.decoder import DecodeFailed, isolated_chunks
 from transcripts.media.pcm import SAMPLE_RATE
 
 # The share of a job's progress the diarization pass takes, when asked for.
@@ -137,9 +138,11 @@ class LocalEngine:
         speaker = f"speaker_{channel or 0}"
         sentences: list[list[dict]] = []
         kept: list[np.ndarray] = []  # the channel's audio, for the diarization pass
-        # Read as it decodes (from a bucket: in ranges, with nothing on disk).
-        with job.open() as media:
-            for offset, audio in audio_windows(media, channel):
+        # Decoded in a child process as it is read (from a bucket: in ranges,
+        # with nothing on disk): a file that crashes FFmpeg fails this job
+        # with a message instead of killing the worker.
+        try:
+            for offset, audio in windows(isolated_chunks(job.source(), channel)):
                 segments, info = transcribe_window(model, audio, job.options, found.language or None)
                 found.settle(info)
                 for segment in segments:
@@ -148,6 +151,8 @@ class LocalEngine:
                 report(offset + len(audio) / SAMPLE_RATE)
                 if job.options.diarize:
                     kept.append((audio * 32767).astype(np.int16))
+        except DecodeFailed as failed:
+            raise PermanentEngineError(str(failed)) from None
         if job.options.diarize and kept:
             with_speakers(sentences, np.concatenate(kept), job.options, channel)
         return [token for words in sentences for token in words]

@@ -15,6 +15,7 @@ from pathlib import Path
 from transcripts.document import canonical
 from transcripts.document.speakers import speaker_label
 from transcripts.exports import docx, pdf
+from transcripts.exports.cue_text import srt_line, vtt_line
 from transcripts.exports.subtitles import CueOptions, build_cues, timestamp
 from transcripts.formatting import clock
 
@@ -63,7 +64,7 @@ def to_srt(data: dict, options: CueOptions = CueOptions()) -> bytes:
     out = io.StringIO()
     for number, cue in enumerate(build_cues(data, options), start=1):
         out.write(f"{number}\n{timestamp(cue.start, ',')} --> {timestamp(cue.end, ',')}\n")
-        out.write("\n".join(cue.lines) + "\n\n")
+        out.write("\n".join(srt_line(line) for line in cue.lines) + "\n\n")
     return out.getvalue().encode()
 
 
@@ -72,8 +73,7 @@ def to_vtt(data: dict, options: CueOptions = CueOptions()) -> bytes:
     out.write("WEBVTT\n\n")
     for cue in build_cues(data, options):
         out.write(f"{timestamp(cue.start, '.')} --> {timestamp(cue.end, '.')}\n")
-        # "-->" may not appear in a cue's text; a blank line would end the cue.
-        out.write("\n".join(line.replace("-->", "->") for line in cue.lines) + "\n\n")
+        out.write("\n".join(vtt_line(line) for line in cue.lines) + "\n\n")
     return out.getvalue().encode()
 
 

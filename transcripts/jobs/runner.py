@@ -26,7 +26,7 @@ from transcripts.engines.base import (
 from transcripts.engines.registry import get_engine
 from transcripts.jobs.leases import lease_keeper
 from transcripts.jobs.progress import ProgressReporter, publish_job
-from transcripts.media.storage import local_path, open_media
+from transcripts.media.storage import local_path, media_source, open_media
 from transcripts.models import RUNNING_STATUSES, Status, Transcript, TranscriptResult
 from transcripts.signals import announce_job_ended
 
@@ -70,7 +70,7 @@ def transcribe(transcript: Transcript) -> EngineResult | Submitted:
     if transcript.media is None:
         raise PermanentEngineError("The recording for this transcript was deleted.")
     engine = get_engine(transcript.engine)
-    name = transcript.media.file.name
+    name = transcript.media.file.name or ""
     with lease_keeper.keep(transcript.pk):
         job = EngineJob(
             transcript_id=transcript.pk,
@@ -81,6 +81,7 @@ def transcribe(transcript: Transcript) -> EngineResult | Submitted:
             options=TranscriptionOptions.from_dict(transcript.options),
             progress=ProgressReporter(transcript),
             open_media=lambda: open_media(name),
+            media_source=lambda: media_source(name),
         )
         return engine.transcribe(job)
 

@@ -42,6 +42,20 @@ def check_limits(size: int, info: MediaInfo | None = None) -> None:
         )
 
 
+# "Transcribe each channel separately": Scribe takes at most 5 channels
+# (/work/shared/scribe-api.md, use_multi_channel), and the local engine keeps
+# the same limit (each channel is a transcription of its own).
+MAX_SEPARATE_CHANNELS = 5
+
+
+def check_channels(info: MediaInfo, *, separately: bool) -> None:
+    if separately and info.channels > MAX_SEPARATE_CHANNELS:
+        raise UploadRejected(
+            f"This recording has {info.channels} channels; transcribing each channel separately works with "
+            f"at most {MAX_SEPARATE_CHANNELS}. Upload it without that option to transcribe all channels mixed."
+        )
+
+
 def chunk_too_large_message() -> str:
     return f"A piece of a resumable upload is at most {human_size(settings.UPLOAD_CHUNK_SIZE)}."
 

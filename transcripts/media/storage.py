@@ -11,6 +11,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 
+from transcripts.media.decoder import MediaSource
 from transcripts.media.ranged import BUFFER_BYTES, RangedReader, buffered
 
 
@@ -75,3 +76,13 @@ def presigned_url(name: str, *, expire: int | None = None) -> str | None:
     if not is_object_storage():
         return None
     return default_storage.url(name, expire=expire or settings.MEDIA_URL_EXPIRY_SECONDS)
+
+
+def media_source(name: str) -> MediaSource:
+    """Where a child process reads the stored file: its path on this disk,
+    or a presigned URL to the object, valid as long as a job may run."""
+    path = local_path(name)
+    if path is not None:
+        return MediaSource(path=path)
+    url = presigned_url(name, expire=settings.TASK_TIME_LIMIT_SECONDS + 600)
+    return MediaSource(url=url, size=default_storage.size(name))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from transcripts import languages
@@ -22,6 +21,7 @@ from transcripts.engines.scribe.client import (
 )
 from transcripts.engines.scribe.webhook import site_tag
 from transcripts.media import storage
+from transcripts.pooling import release_database_connection
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +97,6 @@ def presigned_url(name: str) -> str | None:
     if url and (url.startswith("https://") or settings.SCRIBE_MEDIA_URLS_ALLOW_HTTP):
         return url
     return None
-
-
-def release_database_connection() -> None:
-    """Hundreds of jobs wait on Scribe at once; none may hold a connection."""
-    if not connection.in_atomic_block:
-        connection.close()
 
 
 class ScribeEngine:
