@@ -62,7 +62,7 @@ def live_session(playwright, site, cookie: str, wav: Path, seconds: float, varia
         executable_path="/usr/bin/chromium", args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}%noloop"]
     )
     try:
-        context = browser.new_context()
+        context = browser.new_context(bypass_csp=True)  # Playwright polls with eval, which the CSP forbids
         context.add_cookies([{"name": "sessionid", "value": cookie, "url": site.base_url}])
         if variant in ("native", "both"):
             context.add_init_script(NATIVE_RATE)
