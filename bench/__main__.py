@@ -25,6 +25,9 @@ MODULES = [
     "login_flood",
     "site_load",
     "isolated_decode",
+    "speakers",
+    "local_batched",
+    "live_browser",
 ]
 
 

@@ -304,9 +304,16 @@ TASK_TIME_LIMIT_SECONDS = env_int("TASK_TIME_LIMIT", 6 * 3600, minimum=60)
 EXTRA_ENGINES = env_list("EXTRA_ENGINES")
 
 # --- local engine -------------------------------------------------------------
-LOCAL_STT_MODEL = env_str("LOCAL_STT_MODEL")  # empty: the bundled tiny.en
+# Empty: the bundled tiny.en; else a CTranslate2 model directory, or a
+# faster-whisper model name fetched into DATA_DIR/models by `fetch_model`.
+LOCAL_STT_MODEL = env_str("LOCAL_STT_MODEL")
 LOCAL_STT_THREADS = env_int("LOCAL_STT_THREADS", 1, minimum=1)
-LOCAL_STT_COMPUTE_TYPE = env_str("LOCAL_STT_COMPUTE_TYPE", "int8")
+LOCAL_STT_DEVICE = env_choice("LOCAL_STT_DEVICE", "auto", ("auto", "cpu", "cuda"))
+LOCAL_STT_COMPUTE_TYPE = env_str("LOCAL_STT_COMPUTE_TYPE", "auto")  # auto: int8 on CPU, float16 on CUDA
+# 0: one window at a time (fastest on a small CPU); N: faster-whisper's batched pipeline.
+LOCAL_STT_BATCH_SIZE = env_int("LOCAL_STT_BATCH_SIZE", 0, minimum=0)
+# Offline speaker identification (the speakers extra): auto = on when installed.
+LOCAL_SPEAKERS = env_choice("LOCAL_SPEAKERS", "auto", ("auto", "off"))
 LOCAL_STT_CONCURRENCY = env_int("LOCAL_STT_CONCURRENCY", 0, minimum=0)  # 0: cores
 LOCAL_STT_BEAM_SIZE = env_int("LOCAL_STT_BEAM_SIZE", 1, minimum=1)
 

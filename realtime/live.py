@@ -22,7 +22,8 @@ from realtime.relay import Ending, LiveOptions, LiveRelay, Segment
 from realtime.services import LiveRefused
 from realtime.store import DatabaseStore
 from realtime.viewers import GroupViewers
-from transcripts.engines.registry import default_engine
+from transcripts.engines.base import TranscriptionOptions
+from transcripts.engines.registry import capabilities, default_engine, label
 from transcripts.forms import parse_keyterms
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,10 @@ def live_options(scope) -> LiveOptions:
         engine = default_engine()
     language = query.get("language", "").lower()
     shown = query.get("shown", "")
+    language = language if LANGUAGE.match(language) else ""
     return LiveOptions(
         engine,
-        language if LANGUAGE.match(language) else "",
+        language or capabilities(engine).default_language() or "",
         query.get("resume", ""),
         int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 10 else None,
         live_keyterms(query.get("keyterms", "")),
@@ -78,6 +80,14 @@ def _usable(term: str) -> bool:
         return False
 
 
+def refusal(options: LiveOptions) -> str | None:
+    """Why the engine cannot caption in the language asked for, if it cannot."""
+    offers = capabilities(options.engine)
+    if options.language and options.language not in offers.languages:
+        return offers.refusals(TranscriptionOptions(language=options.language), label(options.engine))["language"]
+    return None
+
+
 class LiveConsumer(InboxlessConsumer):
     """Also the relay's Sink: what the relay tells the page becomes JSON here."""
 
@@ -89,11 +99,17 @@ class LiveConsumer(InboxlessConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)  # before accept: the handshake is refused
             return
         await self.accept()
+        options = live_options(self.scope)
+        unsupported = refusal(options)
+        if unsupported:
+            await self.error("unsupported_language", unsupported)
+            await self.close(code=CLOSE_REFUSED)
+            return
         self.relay = LiveRelay(
             store=DatabaseStore(), sink=self, viewers=lambda session: GroupViewers(self.channel_layer, session)
         )
         try:
-            await self.relay.start(user, live_options(self.scope))
+            await self.relay.start(user, options)
         except LiveRefused as refused:
             await self.error(refused.code, str(refused))
             await self.close(code=CLOSE_REFUSED)

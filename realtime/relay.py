@@ -50,6 +50,10 @@ from realtime.upstreams import (
 )
 from transcripts.media.pcm import BYTES_PER_SECOND
 
+# The recording's last seconds given to a resumed session's upstream as
+# context (the local engine hears them again; Scribe takes text instead).
+RESUME_CONTEXT_SECONDS = 4.0
+
 log = logging.getLogger(__name__)
 
 RESUME_POLL_SECONDS = 0.2
@@ -281,6 +285,7 @@ class LiveRelay:
             position=self.recording.bytes / BYTES_PER_SECOND,
             previous_text=opened.previous_text,
             keyterms=options.keyterms,
+            context=self.recording.tail(int(RESUME_CONTEXT_SECONDS * BYTES_PER_SECOND)),
         )
         try:
             await self.upstream.start()

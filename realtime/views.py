@@ -18,6 +18,7 @@ from realtime.models import LiveLink, LiveSession
 from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.engines.registry import available_engines, default_engine
+from transcripts.forms import UploadOptionsForm, language_choices
 from transcripts.views.common import safe_next
 
 # "" is the default lifetime, LIVE_LINK_HOURS.
@@ -26,12 +27,16 @@ LINK_LIFETIMES = {"": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "
 
 def live_page(request: HttpRequest) -> HttpResponse:
     usable = LiveLink.objects.usable().filter(session__owner=request.user)
+    # The upload page's languages: the live engines use the same models.
+    engines = available_engines()
     return render(
         request,
         "realtime/live.html",
         {
-            "engines": available_engines(),
+            "engines": engines,
             "default_engine": default_engine(),
+            "languages": language_choices(engines),
+            "capabilities": UploadOptionsForm.engine_capabilities(),
             "max_sessions": quotas.limits_for(request.user).live_sessions,
             "links": usable.select_related("session").order_by("-created", "-id"),
             # The page's reconnect follows the server's timing (realtime/services.py).

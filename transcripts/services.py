@@ -13,7 +13,7 @@ from django.db import transaction
 
 from transcripts import privacy, quotas
 from transcripts.engines.base import EngineResult, TranscriptionOptions
-from transcripts.engines.registry import default_engine, engine_paths, is_configured
+from transcripts.engines.registry import capabilities, default_engine, engine_paths, is_configured
 from transcripts.jobs.progress import publish_job
 from transcripts.jobs.queue import enqueue
 from transcripts.jobs.runner import finish
@@ -211,6 +211,9 @@ def retranscribe(transcript: Transcript, *, engine: str | None = None) -> Transc
     if not engine or engine not in engine_paths() or not is_configured(engine):
         engine = default_engine()
     language = (transcript.options or {}).get("language")
+    offers = capabilities(engine)
+    if language not in offers.languages:  # a language this engine's model lacks
+        language = offers.default_language()
     with transaction.atomic():
         quotas.lock(transcript.owner)
         quotas.check_new_job(transcript.owner, engine, transcript.duration or 0)

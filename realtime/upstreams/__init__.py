@@ -132,6 +132,7 @@ class UpstreamFactory(Protocol):
         position: float = 0.0,
         previous_text: str = "",
         keyterms: tuple[str, ...] = (),
+        context: bytes = b"",
     ) -> Upstream: ...
 
 
@@ -143,10 +144,13 @@ def make_upstream(
     position: float = 0.0,
     previous_text: str = "",
     keyterms: tuple[str, ...] = (),
+    context: bytes = b"",
 ) -> Upstream:
     """`position`: session seconds at which the audio it is sent starts (a
     resumed session goes on from where its recording ends); `previous_text`:
-    what was committed before it, as context (Scribe takes it)."""
+    what was committed before it, as context (Scribe takes it); `context`:
+    the last seconds of the recording before `position` (the local engine
+    hears them again, so its window does not start mid-sentence)."""
     if engine == "scribe":
         from realtime.upstreams.scribe import ScribeUpstream
 
@@ -155,4 +159,4 @@ def make_upstream(
         )
     from realtime.upstreams.local import LocalUpstream
 
-    return LocalUpstream(language=language, emit=emit, position=position)
+    return LocalUpstream(language=language, emit=emit, position=position, context=context, previous_text=previous_text)

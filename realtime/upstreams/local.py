@@ -87,13 +87,26 @@ class Word:
 class LocalAgreement:
     """The streaming state, independent of threads (and so easy to test)."""
 
-    def __init__(self, model, language: str, position: float = 0.0):
+    def __init__(self, model, language: str, position: float = 0.0, *, context: bytes = b"", previous_text: str = ""):
         self.model = model
         self.language = language or None
         self.audio = np.zeros(0, dtype=np.float32)
         self.buffer_start = position  # session seconds of audio[0]
         self.committed: deque[Word] = deque(maxlen=64)  # the latest committed words
         self.previous: list[Word] = []
+        if context:
+            self.resume_after(position, context, previous_text)
+
+    def resume_after(self, position: float, context: bytes, previous_text: str) -> None:
+        """A resumed session: the window starts with the last seconds of its
+        recording, so the first words after the break are heard in context
+        (a window of only the new audio begins mid-sentence, where Whisper
+        guesses). What was committed before is known, not committed again:
+        its last words stand as the committed tail, ending at `position`."""
+        self.add(context)
+        self.buffer_start = position - len(context) / 2 / SAMPLE_RATE
+        for text in previous_text.split()[-5:]:
+            self.committed.append(Word(text, position, position, 1.0))
 
     @property
     def committed_end(self) -> float:
@@ -227,9 +240,12 @@ class Flushed:
 
 
 class LocalUpstream:
-    def __init__(self, *, language: str, emit: Emit, position: float = 0.0):
+    def __init__(
+        self, *, language: str, emit: Emit, position: float = 0.0, context: bytes = b"", previous_text: str = ""
+    ):
         self.language = language
         self.position = position
+        self.context, self.previous_text = context, previous_text
         self.emit = emit
         self.lock = threading.Condition()
         self.pending: list[bytes] = []
@@ -261,7 +277,9 @@ class LocalUpstream:
             raise UpstreamError("error", f"The local engine could not start ({type(error).__name__}).") from error
         self.loop = asyncio.get_running_loop()
         self.pump = asyncio.create_task(self._pump())
-        state = LocalAgreement(model, self.language, self.position)
+        state = LocalAgreement(
+            model, self.language, self.position, context=self.context, previous_text=self.previous_text
+        )
         self.thread = threading.Thread(target=self._run, args=(state,), name="live-local", daemon=True)
         self.thread.start()
 

@@ -13,7 +13,8 @@ from transcripts.models import Transcript
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_no_page_reports_a_policy_violation(site, page, meeting):  # noqa: F811
+def test_no_page_reports_a_policy_violation(site, strict_page, meeting):  # noqa: F811
+    page = strict_page
     violations: list[str] = []
     page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
     page.add_init_script(

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from realtime.models import LiveSession
+from tests.browser.conftest import TEST_CONTEXT
 from tests.fakes.scribe import FakeScribe
 from tests.realtime.live_support import session_cookie, speech_pcm
 from tests.support import GENERATED, CuttableRelay
@@ -80,7 +81,7 @@ def local_transcriber(pcm: bytes) -> str:
 
 
 def signed_in_page(browser, base_url: str, user, **options):
-    context = browser.new_context(**options)
+    context = browser.new_context(**TEST_CONTEXT, **options)
     context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base_url}])
     return context, context.new_page()
 
@@ -106,7 +107,7 @@ def run_live_session(mic_browser, chromium, site, user, engine: str) -> None:
     page.click("#live-share-create")
     link = page.locator("#live-share-url")
     link.wait_for(timeout=10_000)
-    viewer_context = chromium.new_context()  # anonymous: only the link
+    viewer_context = chromium.new_context(**TEST_CONTEXT)  # anonymous: only the link
     viewer = viewer_context.new_page()
     viewer.goto(link.input_value())
     viewer.wait_for_function("document.getElementById('viewer-state').dataset.state === 'live'", timeout=20_000)

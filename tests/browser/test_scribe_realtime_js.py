@@ -15,6 +15,7 @@ import pytest
 from api.models import ApiToken
 from realtime.models import LiveSession, LiveStatus
 from tests import support
+from tests.browser.conftest import TEST_CONTEXT
 from tests.browser.test_live_captions import FAKE_MIC_ARGS, SPEECH, microphone_file, words
 from transcripts.models import Transcript
 
@@ -69,7 +70,7 @@ def test_the_official_js_client_streams_a_microphone_to_verbatim(make_site, micr
         minted = httpx.post(f"{site.base_url}/v1/single-use-token/realtime_scribe", headers={"xi-api-key": key})
         token = minted.json()["token"]
 
-        context = microphone.new_context()
+        context = microphone.new_context(**TEST_CONTEXT)
         page = context.new_page()
         page.on("console", lambda message: print("console:", message.text))
         page.goto(f"{site.base_url}/")  # a loopback origin, where the microphone is allowed

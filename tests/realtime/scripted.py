@@ -23,6 +23,7 @@ class ScriptedUpstream:
         self.engine, self.language, self.position, self.previous_text = engine, language, position, previous_text
         self.emit = emit
         self.audio = bytearray()
+        self.context = b""
         self.started = self.finished = self.closed = False
         self.commits = 0
 
@@ -81,11 +82,13 @@ class Upstreams:
         position: float = 0.0,
         previous_text: str = "",
         keyterms: tuple[str, ...] = (),
+        context: bytes = b"",
     ):
         self.keyterms = keyterms
         upstream = ScriptedUpstream(
             self, engine, language=language, emit=emit, position=position, previous_text=previous_text
         )
+        upstream.context = context
         self.made.append(upstream)
         return upstream
 

@@ -191,3 +191,15 @@ def test_one_account_holds_at_most_its_share_of_the_local_live_slots(user, other
     services.start_session(user, engine="scribe")  # other engines are not limited by it
     services.end_session(first.pk)
     services.start_session(user, engine="local")
+
+
+def test_a_french_session_retranscribed_on_an_english_only_model_is_english(client, user):
+    session = services.start_session(user, engine="scribe", language="fr")
+    services.append_segment(session.pk, 0, "bonjour", None, 0, 1)
+    live = services.end_session(session.pk)
+    assert live.options["language"] == "fr"
+    client.force_login(user)
+    client.post(f"/transcripts/{live.pk}/retranscribe/", {"engine": "local"})
+    batch = Transcript.objects.exclude(pk=live.pk).get()
+    # The bundled tiny.en knows English only: asking it for French would be ignored.
+    assert batch.options["language"] == "en"

@@ -143,6 +143,8 @@ async def test_a_resumed_session_carries_on_numbering_context_time_and_recording
         {"type": "committed", "index": 1, "text": "two", "start": 0.5, "end": 0.9}
     ]
     assert after.upstream.previous_text == "one two" and after.upstream.position == 1.0
+    # The recording so far (1 s, under the 4 s asked for) is the upstream's context.
+    assert len(after.upstream.context) == 32000
     assert after.relay.watched  # the link made while it was away
     for frame in frames(SECOND):
         after.relay.accept(frame)

@@ -9,8 +9,10 @@ import random
 from django.conf import settings
 from django.utils import timezone
 
+from transcripts import languages
 from transcripts.document import canonical
 from transcripts.engines.base import (
+    Capabilities,
     EngineJob,
     EngineResult,
     PermanentEngineError,
@@ -113,6 +115,20 @@ class ScribeEngine:
     name = "scribe"
     label = "ElevenLabs Scribe"
     kind = "io"
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        return Capabilities(
+            languages=languages.COMMON,
+            diarization=True,
+            max_speakers=32,
+            audio_events=True,
+            keyterms=True,
+            multichannel=True,
+            clean_verbatim=True,
+            redaction=True,
+            zero_retention=True,
+        )
 
     def transcribe(self, job: EngineJob) -> EngineResult | Submitted:
         release_database_connection()
