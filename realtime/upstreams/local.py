@@ -245,7 +245,7 @@ class LocalUpstream:
     ):
         self.language = language
         self.position = position
-        self.context, self.previous_text = context, previous_text
+        self.resume_audio, self.previous_text = context, previous_text
         self.emit = emit
         self.lock = threading.Condition()
         self.pending: list[bytes] = []
@@ -278,7 +278,7 @@ class LocalUpstream:
         self.loop = asyncio.get_running_loop()
         self.pump = asyncio.create_task(self._pump())
         state = LocalAgreement(
-            model, self.language, self.position, context=self.context, previous_text=self.previous_text
+            model, self.language, self.position, context=self.resume_audio, previous_text=self.previous_text
         )
         self.thread = threading.Thread(target=self._run, args=(state,), name="live-local", daemon=True)
         self.thread.start()

@@ -23,7 +23,7 @@ class ScriptedUpstream:
         self.engine, self.language, self.position, self.previous_text = engine, language, position, previous_text
         self.emit = emit
         self.audio = bytearray()
-        self.context = b""
+        self.resume_audio = b""  # the recording's tail a resumed window starts with
         self.started = self.finished = self.closed = False
         self.commits = 0
 
@@ -88,7 +88,7 @@ class Upstreams:
         upstream = ScriptedUpstream(
             self, engine, language=language, emit=emit, position=position, previous_text=previous_text
         )
-        upstream.context = context
+        upstream.resume_audio = context
         self.made.append(upstream)
         return upstream
 

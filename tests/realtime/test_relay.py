@@ -144,7 +144,7 @@ async def test_a_resumed_session_carries_on_numbering_context_time_and_recording
     ]
     assert after.upstream.previous_text == "one two" and after.upstream.position == 1.0
     # The recording so far (1 s, under the 4 s asked for) is the upstream's context.
-    assert len(after.upstream.context) == 32000
+    assert len(after.upstream.resume_audio) == 32000
     assert after.relay.watched  # the link made while it was away
     for frame in frames(SECOND):
         after.relay.accept(frame)
