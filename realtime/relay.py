@@ -249,6 +249,7 @@ class LiveRelay:
             emit=self.on_event,
             position=self.recording.bytes / BYTES_PER_SECOND,
             previous_text=opened.previous_text,
+            replay=self.recording.read,
         )
         try:
             await self.upstream.start()

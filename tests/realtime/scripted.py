@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from realtime import messages
 from realtime.relay import Ending, LiveOptions, LiveRelay, Segment
 from realtime.store import DatabaseStore
-from realtime.upstreams import Committed, Emit, Event, UpstreamError
+from realtime.upstreams import Committed, Emit, Event, Replay, UpstreamError
 
 
 class ScriptedUpstream:
@@ -61,7 +61,16 @@ class Upstreams:
     def __post_init__(self) -> None:
         self.flowing.set()
 
-    def __call__(self, engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""):
+    def __call__(
+        self,
+        engine: str,
+        *,
+        language: str,
+        emit: Emit,
+        position: float = 0.0,
+        previous_text: str = "",
+        replay: Replay | None = None,
+    ):
         upstream = ScriptedUpstream(
             self, engine, language=language, emit=emit, position=position, previous_text=previous_text
         )
