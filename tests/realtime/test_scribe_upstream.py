@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosedError
 from realtime.upstreams import FATAL, MESSAGES, Committed, Failure, Lag, Partial, Status, UpstreamError
 from realtime.upstreams import scribe as scribe_module
 from realtime.upstreams.scribe import PREVIOUS_TEXT_CHARS, ScribeUpstream, text_tail
+from tests.realtime.live_support import tone
 
 pytestmark = pytest.mark.asyncio
 
@@ -316,3 +317,39 @@ async def test_previous_text_is_the_last_whole_words_within_scribes_limit():
     assert len(tail) <= PREVIOUS_TEXT_CHARS and long.endswith(tail)
     assert text_tail("abc defgh", limit=5) == "defgh"  # the cut falls on a word boundary: the word is kept
     assert text_tail("abc defgh", limit=4) == ""  # no whole word fits
+
+
+def commits(socket: ScriptedSocket) -> int:
+    return sum(1 for m in socket.sent if m["commit"])
+
+
+async def test_after_20_s_without_a_commit_the_upstream_commits_at_the_next_quiet_moment_and_backs_off_when_throttled():
+    now = [0.0]
+    dialer, events = Dialer(), Events()
+    upstream = ScribeUpstream(language="en", emit=events, dial=dialer, clock=lambda: now[0])
+    await upstream.start()
+    socket = dialer.sockets[0]
+    loud, quiet = tone(1.0), b"\0\0" * 16000
+    for _ in range(25):  # 25 s of speech, no pause: no word is cut by a commit
+        await upstream.send(loud)
+    assert commits(socket) == 0
+    await upstream.send(quiet[:6400])  # the first quiet moment after 20 s
+    assert commits(socket) == 1 and socket.sent[-1] == json.loads(scribe_module.COMMIT_MESSAGE)
+    await upstream.send(quiet[:6400])
+    assert commits(socket) == 1  # one at a time
+    socket.say("commit_throttled", error="Commits are too frequent")
+    for _ in range(100):
+        if not upstream.commits:
+            break
+        await asyncio.sleep(0.005)
+    assert not events.of(Failure)  # ours to handle, not the page's
+    await upstream.send(quiet[:6400])
+    assert commits(socket) == 1  # throttled: waits
+    now[0] += scribe_module.THROTTLE_BACKOFF_SECONDS
+    await upstream.send(quiet[:6400])
+    assert commits(socket) == 2
+    socket.say("committed_transcript_with_timestamps", text="many words", words=words(("words", 24.0, 24.9)))
+    await events.until(1)
+    assert upstream.transcribed_until == pytest.approx(25.8)  # through where the commit was sent
+    assert upstream.lag == pytest.approx(0.0)
+    await upstream.close()
