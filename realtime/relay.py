@@ -33,6 +33,7 @@ from typing import Literal, NamedTuple, Protocol
 
 from django.conf import settings
 
+from realtime import gaps
 from realtime.pulse import pulse
 from realtime.recording import RecordingWriter
 from realtime.services import LiveRefused, Opened, SessionBusy
@@ -40,6 +41,7 @@ from realtime.upstreams import (
     Committed,
     Event,
     Failure,
+    Lag,
     Partial,
     Status,
     Upstream,
@@ -52,7 +54,6 @@ from transcripts.media.pcm import BYTES_PER_SECOND
 log = logging.getLogger(__name__)
 
 RESUME_POLL_SECONDS = 0.2
-STOP_DRAIN_SECONDS = 5.0  # the page pressed stop: its last audio still goes upstream
 # After a drop or a hand-over the upstream is finished within Daphne's
 # application close timeout (10 s), after which Daphne cancels the consumer.
 DROP_DRAIN_SECONDS = 3.0
@@ -162,11 +163,17 @@ class Store(Protocol):
 
     async def watched(self, session_id: int) -> bool: ...
 
-    async def append(self, session_id: int, segment: Segment, words: list[dict] | None) -> None: ...
+    async def append(
+        self, session_id: int, segment: Segment, words: list[dict] | None, transcribed_until: float | None = None
+    ) -> None: ...
 
-    async def end(self, session_id: int, *, error: str) -> int | None: ...
+    async def end(
+        self, session_id: int, *, error: str, gap: dict | None = None, transcribed_until: float | None = None
+    ) -> int | None: ...
 
-    async def detach(self, session_id: int) -> None: ...
+    async def detach(
+        self, session_id: int, *, gap: dict | None = None, transcribed_until: float | None = None
+    ) -> None: ...
 
 
 class Sink(Protocol):
@@ -220,6 +227,9 @@ class LiveRelay:
         self.opened: Opened | None = None
         self.recording: RecordingWriter | None = None
         self.upstream: Upstream | None = None
+        self.lag_shown = 0  # whole seconds of caption lag the page was last told (0: none)
+        self.paused = False  # the upstream fell too far behind: audio is only recorded
+        self.winding: asyncio.Task | None = None  # the paused upstream finishing its backlog
 
     @property
     def session_id(self) -> int:
@@ -295,11 +305,13 @@ class LiveRelay:
         if not self.streaming:
             return
         self.last_audio = self.clock()
-        if self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
+        if not self.paused and self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.BUFFER_FULL)
             return
         assert self.recording is not None
         self.recording.write(pcm)
+        if self.paused:  # captions are paused; the recording is filled in at the end
+            return
         self.buffer.append(pcm)
         self.buffered += len(pcm)
         self.wake.set()
@@ -343,6 +355,8 @@ class LiveRelay:
             await self.on_committed(event)
         elif isinstance(event, Status):
             await self.sink.status(event.state, event.message)
+        elif isinstance(event, Lag):
+            await self.on_lag(event.seconds)
         elif isinstance(event, Failure):
             await self.sink.error(event.code, event.message, fatal=event.fatal)
             if event.fatal:
@@ -355,10 +369,55 @@ class LiveRelay:
         assert self.opened is not None
         segment = Segment(self.opened.next_index, text, event.start, event.end)
         self.opened = self.opened._replace(next_index=segment.index + 1)
-        await self.store.append(self.session_id, segment, event.words)
+        await self.store.append(self.session_id, segment, event.words, self.transcribed_until)
         await self.sink.committed(segment)
         if self.watched and self.viewers is not None:
             await self.viewers.committed(segment)
+
+    @property
+    def transcribed_until(self) -> float:
+        assert self.upstream is not None
+        return self.upstream.transcribed_until
+
+    async def on_lag(self, seconds: float) -> None:
+        """Say how far behind the captions are, once it is noticeable; past
+        LIVE_MAX_BUFFER_SECONDS pause them rather than fall further behind."""
+        if self.paused or not self.streaming:
+            return
+        if seconds >= settings.LIVE_MAX_BUFFER_SECONDS:
+            self.pause_captions(seconds)
+            return
+        shown = int(seconds) if seconds >= settings.LIVE_LAG_NOTICE_SECONDS else 0
+        if shown != self.lag_shown:
+            self.lag_shown = shown
+            if shown:
+                await self.sink.status("behind", f"Captions are {shown} s behind.")
+            else:
+                await self.sink.status("connected", "Captions have caught up.")
+
+    def pause_captions(self, seconds: float) -> None:
+        """The speech service cannot keep up: stop sending it audio (it still
+        finishes the backlog it has), keep recording, and fill the rest from
+        the recording when the session ends."""
+        self.paused = True
+        self.winding = asyncio.create_task(self.wind_down(seconds))
+
+    async def wind_down(self, seconds: float) -> None:
+        assert self.upstream is not None
+        log.info("Live session %s: captions paused, %.0f s behind", self.session_id, seconds)
+        await self.sink.error(
+            "captions_paused",
+            f"Live captions are paused: the speech service fell {int(seconds)} s behind. The recording goes on, "
+            "and everything after the last caption is transcribed from it when you stop.",
+            fatal=False,
+        )
+        self.stop_pump()
+        self.buffer.clear()
+        self.buffered = 0
+        try:
+            await self.upstream.finish(settings.LIVE_STOP_WAIT_SECONDS)
+        except Exception:
+            log.exception("Live session %s: the paused upstream did not finish cleanly", self.session_id)
 
     # --- the heartbeat (realtime/pulse.py) ---------------------------------------------
 
@@ -393,11 +452,18 @@ class LiveRelay:
             log.info("Live session %s closed: %s", self.session_id, code)
             await self.sink.error(code, message)
         await self.settle_upstream(plan)
+        assert self.recording is not None
+        covered = self.transcribed_until
+        gap = gaps.gap(covered, self.recording.bytes / BYTES_PER_SECOND)
         if plan.session == "detach":
             self.let_go()
-            await self.store.detach(self.session_id)
+            await self.store.detach(self.session_id, gap=gap, transcribed_until=covered)
         else:
-            transcript_id = await self.save(error=message if plan.saves_error else "")
+            if gap is not None:
+                await self.sink.error("incomplete", gaps.incomplete_message([gap]), fatal=False)
+            transcript_id = await self.save(
+                error=message if plan.saves_error else "", gap=gap, transcribed_until=covered
+            )
             if plan.tells_ended and transcript_id is not None:
                 await self.sink.ended(transcript_id)
         if plan.taken_over:
@@ -412,24 +478,36 @@ class LiveRelay:
             log.exception("Live session %s: the upstream did not finish cleanly", self.session_id)
 
     async def finish_upstream(self, plan: Plan) -> None:
+        """Whatever the plan, the upstream ends closed (none left open)."""
         assert self.upstream is not None
-        if plan.upstream == "commit":  # send the last audio, let the upstream commit it
-            await self.drain(STOP_DRAIN_SECONDS)
-            await self.upstream.finish()
+        if plan.upstream == "commit":  # send the last audio and wait for its text, as long as the backlog needs
+            deadline = self.clock() + settings.LIVE_STOP_WAIT_SECONDS
+            if self.winding is not None:
+                await asyncio.wait_for(asyncio.shield(self.winding), settings.LIVE_STOP_WAIT_SECONDS + 10)
+            else:
+                await self.drain(settings.LIVE_STOP_WAIT_SECONDS)
+                await self.upstream.finish(max(deadline - self.clock(), 1.0))
         elif plan.upstream == "discard":
             self.stop_pump()
+            if self.winding is not None:
+                self.winding.cancel()
             await self.upstream.close()
         else:  # bounded: the page is gone or elsewhere, and Daphne will not wait long
             await self.drain(DROP_DRAIN_SECONDS)
             try:
-                await asyncio.wait_for(self.upstream.finish(), DROP_FINISH_SECONDS)
+                if self.winding is not None:
+                    await asyncio.wait_for(asyncio.shield(self.winding), DROP_FINISH_SECONDS)
+                else:
+                    await asyncio.wait_for(self.upstream.finish(DROP_FINISH_SECONDS), DROP_FINISH_SECONDS + 1)
             except TimeoutError:
+                if self.winding is not None:
+                    self.winding.cancel()
                 await self.upstream.close()
 
-    async def save(self, *, error: str) -> int | None:
+    async def save(self, *, error: str, gap: dict | None = None, transcribed_until: float | None = None) -> int | None:
         """The session as a transcript; the viewers are told it ended."""
         self.let_go()
-        transcript_id = await self.store.end(self.session_id, error=error)
+        transcript_id = await self.store.end(self.session_id, error=error, gap=gap, transcribed_until=transcribed_until)
         if self.viewers is not None:
             await self.viewers.ended()
         return transcript_id

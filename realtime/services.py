@@ -12,14 +12,16 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from realtime import recording
+from realtime import gaps, recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts import quotas
 from transcripts.document import canonical
-from transcripts.engines.registry import is_configured
+from transcripts.engines.registry import is_configured, queue_for
+from transcripts.media.pcm import BYTES_PER_SECOND
 from transcripts.models import Transcript
 from transcripts.services import record_live_transcript
 
@@ -130,10 +132,18 @@ def resume_session(user, session_uuid: str) -> LiveSession:
     return session
 
 
-def detach_session(session_id: int) -> None:
+def detach_session(session_id: int, *, gap: dict | None = None, transcribed_until: float | None = None) -> None:
     """The browser dropped off without stopping: keep the session for it to
-    resume. If it never does, recovery saves it after LIVE_STALE_SECONDS."""
-    LiveSession.objects.filter(pk=session_id, status=LiveStatus.ACTIVE).update(attached=False)
+    resume. If it never does, recovery saves it after LIVE_STALE_SECONDS.
+    `gap`: the part of the recording this connection left without text."""
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().filter(pk=session_id, status=LiveStatus.ACTIVE).first()
+        if session is None:
+            return
+        session.attached, session.gaps = False, gaps.added(session.gaps, gap)
+        if transcribed_until is not None:
+            session.transcribed_until = max(session.transcribed_until, transcribed_until)
+        session.save(update_fields=["attached", "gaps", "transcribed_until"])
 
 
 def segments_from(session_id: int, index: int) -> list[dict]:
@@ -184,11 +194,24 @@ def watched(session_ids: list[int]) -> set[int]:
     return set(LiveLink.objects.usable().filter(session_id__in=session_ids).values_list("session_id", flat=True))
 
 
-def append_segment(session_id: int, index: int, text: str, words: list[dict] | None, start: float, end: float) -> bool:
-    """Save one committed segment; a repeat of the same index is a no-op."""
+def append_segment(
+    session_id: int,
+    index: int,
+    text: str,
+    words: list[dict] | None,
+    start: float,
+    end: float,
+    transcribed_until: float | None = None,
+) -> bool:
+    """Save one committed segment (and how far the session's audio now has
+    text); a repeat of the same index is a no-op."""
     try:
         with transaction.atomic():
             LiveSegment.objects.create(session_id=session_id, index=index, text=text, words=words, start=start, end=end)
+            if transcribed_until is not None:
+                LiveSession.objects.filter(pk=session_id).update(
+                    transcribed_until=Greatest("transcribed_until", Value(transcribed_until))
+                )
     except IntegrityError:
         return False
     return True
@@ -197,10 +220,21 @@ def append_segment(session_id: int, index: int, text: str, words: list[dict] | N
 # --- ending -------------------------------------------------------------------
 
 
-def end_session(session_id: int, *, error: str = "") -> Transcript | None:
+def end_session(
+    session_id: int,
+    *,
+    error: str = "",
+    gap: dict | None = None,
+    transcribed_until: float | None = None,
+    recovered: bool = False,
+) -> Transcript | None:
     """Turn the session into a finished transcript with its WAV recording.
     Idempotent: a second call (the browser's stop racing its disconnect,
-    recovery racing a slow consumer) returns the transcript already made."""
+    recovery racing a slow consumer) returns the transcript already made.
+    `gap`: the part of the recording the last connection left without text;
+    `recovered`: nobody knows, so everything after `transcribed_until` is
+    one. A session with gaps is saved incomplete, and they are filled from
+    the recording by a batch pass (realtime/gaps.py) once this commits."""
     with transaction.atomic():
         session = LiveSession.objects.select_for_update().filter(pk=session_id).first()
         if session is None:
@@ -208,6 +242,11 @@ def end_session(session_id: int, *, error: str = "") -> Transcript | None:
         if session.status == LiveStatus.ENDED:
             return session.transcript
         data_bytes, size, name = recording.finalize(session.recording_name)
+        if transcribed_until is not None:
+            session.transcribed_until = max(session.transcribed_until, transcribed_until)
+        if recovered:
+            gap = gaps.gap(session.transcribed_until, data_bytes / BYTES_PER_SECOND)
+        session.gaps = gaps.added(session.gaps, gap)
         transcript = record_live_transcript(
             owner_id=session.owner_id,
             title=session.title,
@@ -221,9 +260,24 @@ def end_session(session_id: int, *, error: str = "") -> Transcript | None:
         )
         now = timezone.now()
         session.status, session.ended_at, session.transcript = LiveStatus.ENDED, now, transcript
+        if session.incomplete and not error:
+            error = gaps.incomplete_message(session.gaps)
         session.audio_bytes, session.error = data_bytes, error[:1000]
-        session.save(update_fields=["status", "ended_at", "transcript", "audio_bytes", "error"])
+        session.save(
+            update_fields=["status", "ended_at", "transcript", "audio_bytes", "error", "gaps", "transcribed_until"]
+        )
+        if session.incomplete:
+            transaction.on_commit(lambda: queue_gap_filling(session))
     return transcript
+
+
+def queue_gap_filling(session: LiveSession) -> None:
+    from realtime.tasks import fill_live_gaps
+
+    try:
+        fill_live_gaps.apply_async(args=[session.pk], queue=queue_for(session.engine))
+    except Exception:  # the broker is down: the sweep (recover_live_sessions) queues it again
+        log.exception("Could not queue the gap filling of live session %s", session.pk)
 
 
 def session_transcript(session: LiveSession) -> dict:
@@ -280,7 +334,11 @@ def recover_stale_sessions(owner=None) -> int:
     count = 0
     for session_id in rows.values_list("pk", flat=True):
         try:
-            end_session(session_id, error="The live session ended unexpectedly; everything up to then was saved.")
+            end_session(
+                session_id,
+                error="The live session ended unexpectedly; everything up to then was saved.",
+                recovered=True,
+            )
             count += 1
         except Exception:
             log.exception("Could not recover live session %s", session_id)

@@ -109,6 +109,8 @@ class FakeScribe:
         self.script: list[tuple[str, str]] | None = None  # [(speaker_id, text), ...] for every transcript
         self.audio_duration: float | None = None  # seconds reported; None: derived from the file size
         self.channels = 2  # channels reported with use_multi_channel
+        # (pcm) -> [(word, start, end)]: transcribe what was uploaded (tests/fakes/speech.py's hear)
+        self.hear = None
         self.webhook_delay = 0.05  # seconds before a webhook is sent (latency, when set, wins)
         self.deliver_webhooks = True
         self.pending: dict[str, dict] = {}  # webhook-mode transcripts still "processing"

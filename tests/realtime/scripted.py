@@ -24,6 +24,12 @@ class ScriptedUpstream:
         self.emit = emit
         self.audio = bytearray()
         self.started = self.finished = self.closed = False
+        self.covered = position  # session seconds with text (the ends of the commits said)
+        self.finish_timeout: float | None = None
+
+    @property
+    def transcribed_until(self) -> float:
+        return self.covered
 
     async def start(self) -> None:
         if self.script.refuse is not None:
@@ -34,10 +40,13 @@ class ScriptedUpstream:
         await self.script.flowing.wait()  # cleared: a slow upstream
         self.audio += pcm
 
-    async def finish(self) -> None:
-        """The last commit: what the test queued in `script.on_finish`."""
-        for event in self.script.on_finish:
-            await self.emit(event)
+    async def finish(self, timeout: float = 5.0) -> None:
+        """The last commit: what the test queued in `script.on_finish`; then
+        all the audio has text, unless `script.never_commits`."""
+        self.finish_timeout = timeout
+        await self.say(*self.script.on_finish)
+        if not self.script.never_commits:
+            self.covered = self.position + len(self.audio) / 32000
         self.finished = True
         await self.close()
 
@@ -46,6 +55,8 @@ class ScriptedUpstream:
 
     async def say(self, *events: Event) -> None:
         for event in events:
+            if isinstance(event, Committed):
+                self.covered = max(self.covered, event.end)
             await self.emit(event)
 
 
@@ -56,6 +67,7 @@ class Upstreams:
     made: list[ScriptedUpstream] = field(default_factory=list)
     refuse: UpstreamError | None = None  # start() raises this
     on_finish: list[Event] = field(default_factory=list)
+    never_commits: bool = False  # finish() leaves the audio without text
     flowing: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
