@@ -3,14 +3,17 @@ WebSocket (../shared/scribe-api.md §6-7).
 
 Each connection uses a fresh single-use token minted with the API key, so
 the key travels only in the `xi-api-key` header of one server-to-server
-POST; it is never put in a URL, a message or a log line. Everything sent
-since the last commit is replayed after a reconnect, read back from the
-session's recording however long it is, so a dropped upstream loses no
-audio and at worst re-sends a partial. When COMMIT_AFTER_SECONDS of audio
-have no text yet, the upstream commits at the next quiet moment (Scribe
-recommends a commit every 20-30 s and answers `commit_throttled` to
-commits too close together, which pushes the next one back). How far the
-text lags behind the audio sent is measured at each commit's answer and
+POST; it is never put in a URL, a message or a log line.
+
+The upstream commits itself (`commit_strategy=manual`): after PAUSE_SECONDS
+of quiet following speech, as Scribe's VAD would, and, once
+COMMIT_AFTER_SECONDS of audio have no text, at the next quiet moment at all
+(Scribe recommends a commit every 20-30 s; `commit_throttled` pushes the
+next one back). So every answer is known to cover the audio up to where its
+commit was sent. Everything sent since the last answered commit is replayed
+after a reconnect, read back from the session's recording however long it
+is, so a dropped upstream loses no audio and at worst re-sends a partial.
+How far the text lags behind the audio sent is measured at each answer and
 while one is awaited, and reported as `Lag`. Every new socket (a reconnect, or a session resumed by its page) is given
 the end of the text committed so far as `previous_text`, so that Scribe
 hears the first words after the break in context.
@@ -66,7 +69,7 @@ THROTTLE_BACKOFF_SECONDS = 5.0  # after commit_throttled, doubled each time...
 THROTTLE_BACKOFF_MAX_SECONDS = 60.0
 FINAL_REFUSALS = ("auth_error", "quota_exceeded", "invalid_request", "unaccepted_terms")  # no retry helps
 MIN_COMMIT_BYTES = round(0.3 * BYTES_PER_SECOND)  # Scribe refuses commits of less audio
-VAD_SILENCE_SECONDS = 1.0
+PAUSE_SECONDS = 1.0  # quiet after speech that ends a segment: we commit it
 PREVIOUS_TEXT_CHARS = 50  # Scribe's limit for previous_text is about this (scribe-api.md §7.3)
 
 
@@ -100,8 +103,10 @@ def realtime_url(token: str, language: str) -> str:
     params = [
         ("model_id", settings.SCRIBE_REALTIME_MODEL),
         ("audio_format", "pcm_16000"),
-        ("commit_strategy", "vad"),
-        ("vad_silence_threshold_secs", str(VAD_SILENCE_SECONDS)),
+        # Every commit is ours, so each answer is known to cover the audio up to
+        # where its commit was sent: what a reconnect replays, what Stop waits
+        # for and how far behind the text is are then exact, not guessed.
+        ("commit_strategy", "manual"),
         ("include_timestamps", "true"),
     ]
     if language:
@@ -223,6 +228,8 @@ class ScribeUpstream:
         self.commit_not_before = 0.0  # after commit_throttled
         self.commit_backoff = THROTTLE_BACKOFF_SECONDS
         self.lag = 0.0  # seconds the text was last known to be behind the audio sent
+        self.heard_speech = False  # since the last commit
+        self.quiet_bytes = 0  # of quiet audio just sent
         self.connections = 0
 
     @property
@@ -278,20 +285,24 @@ class ScribeUpstream:
         return chunk_message(pcm, self.previous_text if first else "")
 
     def _commit_due(self, pcm: bytes) -> bool:
-        """Keep the uncommitted tail short (a drop replays it, Stop waits for
-        it): once COMMIT_AFTER_SECONDS of audio have no text, commit at the
-        next quiet moment, so no word is cut in two."""
+        """A segment ends at a pause after speech; and the uncommitted tail is
+        kept short (a drop replays it, Stop waits for it): once
+        COMMIT_AFTER_SECONDS of audio have no text, any quiet moment will
+        do. Never in the middle of a word."""
+        if rms(pcm) < QUIET_RMS:
+            self.quiet_bytes += len(pcm)
+        else:
+            self.quiet_bytes, self.heard_speech = 0, True
         uncommitted = (self.sent_bytes - self.committed_bytes) / BYTES_PER_SECOND
-        return (
-            not self.commits
-            and uncommitted >= COMMIT_AFTER_SECONDS
-            and self.clock() >= self.commit_not_before
-            and rms(pcm) < QUIET_RMS
-        )
+        if self.commits or uncommitted < 1.0 or not self.quiet_bytes or self.clock() < self.commit_not_before:
+            return False
+        paused = self.heard_speech and self.quiet_bytes >= PAUSE_SECONDS * BYTES_PER_SECOND
+        return paused or uncommitted >= COMMIT_AFTER_SECONDS
 
     async def _commit(self) -> None:
         assert self.ws is not None
         self.commits.append((self.sent_bytes, self.clock()))
+        self.heard_speech = False
         await self.ws.send(COMMIT_MESSAGE)
 
     async def finish(self, timeout: float = FINISH_TIMEOUT) -> None:
@@ -398,9 +409,8 @@ class ScribeUpstream:
         words_end = timed[-1]["end"] if timed else None
         if self.pending is not None and self.pending.text == text:  # the twin of a plain commit counted already
             self.pending = None
-            if words_end is not None and not self.commits:
+            if words_end is not None:
                 self._advance(round(words_end * SAMPLE_RATE) * 2)
-                await self._report_lag((self.sent_bytes - self.committed_bytes) / BYTES_PER_SECOND)
         else:
             if self.pending is not None:
                 await self._flush_pending()
@@ -413,8 +423,8 @@ class ScribeUpstream:
 
     async def _answered(self, words_end: float | None) -> None:
         """A commit was answered: ours (the oldest outstanding, through the
-        position it was sent at) or Scribe's own VAD commit (through its last
-        word, as far as anyone can tell)."""
+        position it was sent at) or one Scribe made itself (its auto-commit
+        after 90 s: through its last word, as far as anyone can tell)."""
         if self.commits:
             position, _ = self.commits.popleft()
             self._advance(position)

@@ -75,7 +75,7 @@ async def test_scribe_session_relays_audio_in_order_and_captions_back_then_saves
     assert upstream.auth == "token" and bytes(upstream.audio) == b"".join(sent)
     query = dict(upstream.query)
     assert query["model_id"] == "scribe_v2_realtime" and query["audio_format"] == "pcm_16000"
-    assert query["commit_strategy"] == "vad" and query["include_timestamps"] == "true"
+    assert query["commit_strategy"] == "manual" and query["include_timestamps"] == "true"
     assert query["language_code"] == "en"
 
     transcript = await sync_to_async(saved)(ended["transcript"])

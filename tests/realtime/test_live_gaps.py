@@ -97,7 +97,7 @@ async def test_a_drop_after_40_s_of_uncommitted_speech_loses_no_word(fake, cooki
     assert not filled and not page.of_type("error")  # all of it came live, nothing to fill
 
 
-async def test_an_upstream_that_never_commits_leaves_a_gap_that_the_batch_pass_fills(fake, cookie, settings):
+async def test_an_upstream_that_never_commits_leaves_a_gap_that_the_batch_pass_fills(fake, user, cookie, settings):
     settings.LIVE_STOP_WAIT_SECONDS = 2
     fake.faults.push("realtime", Fault("never_commit"))
     pcm = speech.say(speech.script(12, sentence_words=5))
@@ -116,7 +116,7 @@ async def test_an_upstream_that_never_commits_leaves_a_gap_that_the_batch_pass_f
     said, batch, filled = await sync_to_async(spoken)(ended["transcript"])
     assert len(batch) > 15 and speech.wer(batch, said) <= MAX_WER
     assert len(filled) == len(said)  # every word came from the batch pass, and says so
-    page_html = await sync_to_async(transcript_page)(session.owner, ended["transcript"])
+    page_html = await sync_to_async(transcript_page)(user, ended["transcript"])
     assert "transcribed from the recording" in page_html and "0:00" in page_html
 
 
