@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 
-from realtime import gaps, services
+from realtime import services
 from realtime.models import LiveSegment, LiveSession, LiveStatus
 from realtime.recording import RecordingWriter
 from tests.fakes import speech
@@ -76,6 +76,8 @@ async def open_sessions_closed(fake) -> None:
 
 async def fill(transcript_id: int) -> LiveSession:
     """What the Celery task does once the session is saved."""
+    from realtime import gaps
+
     session = await LiveSession.objects.aget(transcript_id=transcript_id)
     await sync_to_async(gaps.fill_gaps)(session.pk)
     return await LiveSession.objects.aget(pk=session.pk)
