@@ -12,8 +12,18 @@ local engine), a `Store` (the database side, realtime/store.py) and a
 Audio from the page lands in a bounded buffer (LIVE_MAX_BUFFER_SECONDS)
 drained by a pump task, because Daphne queues inbound frames without bound:
 when the upstream is slow the relay ends with BUFFER_FULL instead of
-growing. Every accepted frame is also appended to the session's WAV, and
-every committed segment is saved as it arrives. A page that drops (rather
+growing. Every accepted frame is also appended to the session's WAV (which
+the upstream reads back to replay what was not committed after a
+reconnect), and every committed segment is saved as it arrives.
+
+No audio is left without text. The upstream reports how far its text lags
+the audio (`Lag`): past LIVE_LAG_NOTICE_SECONDS the page is told "Captions
+are N s behind"; past LIVE_MAX_BUFFER_SECONDS the captions pause (the
+upstream finishes its backlog, the recording goes on). Stop waits up to
+LIVE_STOP_WAIT_SECONDS for the last text. Whatever part of the recording
+the upstream never gave text for is, at the end, a gap: the page is told,
+the session is saved incomplete, and a batch pass fills it from the
+recording (realtime/gaps.py). A page that drops (rather
 than closes) leaves its session detached, to be resumed with the segment
 numbering carried on; a connection still holding it is asked to hand it
 over (at once in this process, at its next heartbeat in another).

@@ -271,6 +271,20 @@ def end_session(
     return transcript
 
 
+def requeue_gap_filling(now=None) -> int:
+    """Sessions saved with gaps that no batch pass has filled after a while
+    (the broker was down when they ended, or every retry failed): queued
+    again, for a day."""
+    now = now or timezone.now()
+    rows = LiveSession.objects.filter(
+        status=LiveStatus.ENDED, ended_at__lt=now - timedelta(minutes=10), ended_at__gt=now - timedelta(days=1)
+    ).exclude(gaps=[])
+    waiting = [session for session in rows.only("pk", "engine", "gaps") if session.incomplete]
+    for session in waiting:
+        queue_gap_filling(session)
+    return len(waiting)
+
+
 def queue_gap_filling(session: LiveSession) -> None:
     from realtime.tasks import fill_live_gaps
 

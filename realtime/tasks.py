@@ -5,7 +5,9 @@ from realtime import services
 
 @shared_task(name="realtime.tasks.recover_live_sessions", ignore_result=True)
 def recover_live_sessions() -> int:
-    """Save live sessions whose server went away (see services.recover_stale_sessions)."""
+    """Save live sessions whose server went away (see services.recover_stale_sessions),
+    and queue again the filling of gaps left unfilled."""
+    services.requeue_gap_filling()
     return services.recover_stale_sessions()
 
 

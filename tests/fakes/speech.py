@@ -105,3 +105,43 @@ def wer(reference: list[str], hypothesis: list[str]) -> float:
             current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp))
         previous = current
     return 100.0 * previous[-1] / max(len(reference), 1)
+
+
+class HeardWord:
+    """A word as faster-whisper gives it."""
+
+    def __init__(self, word: str, start: float, end: float):
+        self.word, self.start, self.end, self.probability = f" {word}", start, end, 0.99
+
+
+class HeardSegment:
+    def __init__(self, words: list[HeardWord], end: float):
+        self.words, self.end = words, end
+        self.start = words[0].start if words else 0.0
+        self.text = "".join(w.word for w in words)
+
+
+class HeardInfo:
+    language = "en"
+    language_probability = 1.0
+
+
+class HearingModel:
+    """Stands in for the faster-whisper model (`model.transcribe(audio)`) on
+    this synthetic speech, which Whisper cannot read: the live local engine
+    and the batch local engine then both hear the real words. `delay`: each
+    decode takes this long per second of audio (a slow machine)."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.decodes = 0
+
+    def transcribe(self, audio, **options):
+        import time
+
+        self.decodes += 1
+        if self.delay:
+            time.sleep(self.delay * len(audio) / RATE)
+        pcm = (np.clip(np.asarray(audio, dtype=np.float32), -1, 1) * 32767).astype("<i2").tobytes()
+        words = [HeardWord(word, start, end) for word, start, end in hear(pcm)]
+        return [HeardSegment(words, len(audio) / RATE)], HeardInfo()

@@ -22,6 +22,7 @@ from django.utils import timezone
 from realtime import services
 from realtime.models import LiveSegment, LiveSession, LiveStatus
 from realtime.recording import RecordingWriter
+from realtime.relay import Ending
 from tests.fakes import speech
 from tests.fakes.scribe import FakeScribe, Fault
 from tests.realtime.live_support import IN_MEMORY_LAYER, InProcessSocket, session_cookie
@@ -203,3 +204,36 @@ async def test_a_session_whose_server_died_is_recovered_with_its_gap_filled(fake
     assert said[:5] == [w for w, _, _ in first] and not any(w.get("filled") for w in filled[:0])
     assert speech.wer(batch, said) <= MAX_WER and len(filled) == len(batch) - 5
     assert await LiveSegment.objects.filter(session=session).acount() == 1  # the live text is kept as it was
+
+
+async def test_the_local_engine_too_slow_for_the_stream_pauses_and_its_gap_is_filled(user, settings, monkeypatch):
+    """The local live engine on a machine too slow for it: its lag is shown,
+    captions pause, and what it never heard is filled by the batch local
+    engine from the recording. (The model is the stand-in: Whisper cannot
+    read the synthetic speech; everything around it is the real engine.)"""
+    from realtime.upstreams import make_upstream
+    from tests.realtime.live_support import frames
+    from tests.realtime.scripted import Harness
+    from transcripts.engines import local as local_engine
+
+    model = speech.HearingModel(delay=0.05)
+    monkeypatch.setattr(local_engine, "load_model", lambda *args, **kwargs: model)
+    settings.LIVE_LAG_NOTICE_SECONDS = 1.5
+    settings.LIVE_MAX_BUFFER_SECONDS = 4
+    settings.LIVE_STOP_WAIT_SECONDS = 5
+    pcm = speech.say(speech.script(16, sentence_words=4, seed=3))
+    harness = Harness(upstreams=make_upstream)
+    await harness.start(user, engine="local", language="en")
+    for frame in frames(pcm):
+        harness.relay.accept(frame)
+        await asyncio.sleep(len(frame) / 32000 / 8)  # eight times real time: more than it can decode
+    harness.relay.end(Ending.STOP)
+    await harness.ended()
+    behind = [m for m in harness.page.of_type("status") if m["state"] == "behind"]
+    assert behind and "s behind" in behind[0]["message"]
+    assert [m["code"] for m in harness.page.of_type("error")] == ["captions_paused", "incomplete"]
+    transcript_id = harness.page.one("ended")["transcript"]
+    session = await fill(transcript_id)
+    said, batch, filled = await sync_to_async(spoken)(transcript_id)
+    assert filled and len(filled) < len(said) and not session.incomplete
+    assert speech.wer(batch, said) <= MAX_WER
