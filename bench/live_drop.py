@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,7 +80,7 @@ async def session(fake, pcm: bytes, drop: float, pace: float) -> list[str]:
     async def replay(start: int, end: int) -> bytes:
         return bytes(recording[start:end])
 
-    options = {"language": "en", "emit": emit}
+    options: dict[str, Any] = {"language": "en", "emit": emit}
     if "replay" in inspect.signature(ScribeUpstream).parameters:
         options["replay"] = replay  # after the fix: the recording is the source
     fake.faults.push("realtime", Fault("drop", delay=drop))
@@ -99,6 +100,7 @@ async def run(sessions: int, pace: float) -> None:
 
     from tests.fakes import speech
     from tests.fakes.scribe import FakeScribe
+    from tests.fakes.scribe_realtime import realtime_state
 
     with FakeScribe() as fake:
         fake.hear = speech.hear
@@ -118,7 +120,7 @@ async def run(sessions: int, pace: float) -> None:
             await asyncio.sleep(0.5)
             print(
                 f"{style:<12} {drop:>7}s {said / sessions:>6.0f} {lost / sessions:>13.1f} "
-                f"{100 * lost / said:>6.1f}% {sum(errors) / len(errors):>5.1f} {fake.realtime.open_sessions:>10}"
+                f"{100 * lost / said:>6.1f}% {sum(errors) / len(errors):>5.1f} {realtime_state(fake).open_sessions:>10}"
             )
 
 

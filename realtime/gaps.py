@@ -25,6 +25,7 @@ from transcripts.engines.base import EngineJob, EngineResult, TranscriptionOptio
 from transcripts.engines.registry import get_engine
 from transcripts.media.pcm import BYTES_PER_SECOND
 from transcripts.media.storage import local_path, open_media, read_range
+from transcripts.models import Media
 
 log = logging.getLogger(__name__)
 
@@ -77,31 +78,32 @@ def fill_gaps(session_id: int) -> int:
     session = LiveSession.objects.select_related("transcript__media").filter(pk=session_id).first()
     if session is None or session.transcript is None or session.transcript.media is None:
         return 0
+    transcript, media = session.transcript, session.transcript.media
     total = 0
     for index, item in enumerate(session.gaps):
         if item.get("filled"):
             continue
-        words = transcribe_gap(session, item)
-        results.add_words(session.transcript_id, words)
+        words = transcribe_gap(session, transcript.pk, media, item)
+        results.add_words(transcript.pk, words)
         session.gaps[index] = {**item, "filled": True, "words": len(words)}
         LiveSession.objects.filter(pk=session.pk).update(gaps=session.gaps)
         total += len(words)
     return total
 
 
-def transcribe_gap(session: LiveSession, item: dict) -> list[dict]:
+def transcribe_gap(session: LiveSession, transcript_id: int, media: Media, item: dict) -> list[dict]:
     """The words in the recording between the gap's start and end, by the
     session's engine, in session seconds."""
-    media = session.transcript.media
     start = max(item["start"] - MARGIN_SECONDS, 0.0)
     first = int(start * BYTES_PER_SECOND) // 2 * 2
     last = int(math.ceil((item["end"] + MARGIN_SECONDS) * BYTES_PER_SECOND / 2)) * 2
     last = min(last, max(media.size - HEADER_BYTES, 0))
-    pcm = b"".join(read_range(media.file.name, HEADER_BYTES + first, last - first))
-    name = default_storage.save(f"{media.file.name[:-4]}-gap-{first}.wav", ContentFile(wav_header(len(pcm)) + pcm))
+    source = str(media.file.name)
+    pcm = b"".join(read_range(source, HEADER_BYTES + first, last - first))
+    name = default_storage.save(f"{source[:-4]}-gap-{first}.wav", ContentFile(wav_header(len(pcm)) + pcm))
     try:
         job = EngineJob(
-            transcript_id=session.transcript_id,
+            transcript_id=transcript_id,
             media_path=local_path(name),
             media_name=name,
             duration=len(pcm) / BYTES_PER_SECOND,

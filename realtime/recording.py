@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import os
@@ -73,7 +74,7 @@ class RecordingWriter:
     def write(self, pcm: bytes) -> None:
         raise NotImplementedError
 
-    async def read(self, start: int, end: int) -> bytes:
+    async def read(self, start: int, end: int) -> builtins.bytes:
         """Audio bytes [start, end) of the recording (offsets into its PCM,
         not the file): what an upstream replays after a reconnect."""
         raise NotImplementedError
@@ -125,12 +126,12 @@ class LocalRecording(RecordingWriter):
         self.file.write(pcm)
         self.bytes += len(pcm)
 
-    async def read(self, start: int, end: int) -> bytes:
+    async def read(self, start: int, end: int) -> builtins.bytes:
         if not self.file.closed:
             self.file.flush()  # here, on the loop that writes; the read can go to a thread
         return await asyncio.to_thread(self._read, start, end)
 
-    def _read(self, start: int, end: int) -> bytes:
+    def _read(self, start: int, end: int) -> builtins.bytes:
         with open(self.path, "rb") as handle:
             handle.seek(HEADER_BYTES + start)
             return handle.read(max(end - start, 0))
@@ -287,7 +288,7 @@ class BucketRecording(RecordingWriter):
             offset, data = self._take_pending()
             self.job = _uploads.submit(self._save, offset, data)
 
-    async def read(self, start: int, end: int) -> bytes:
+    async def read(self, start: int, end: int) -> builtins.bytes:
         """From the pieces in the bucket and what is still in memory. (Audio
         already folded into a multipart part is not read back: only an
         uncommitted stretch longer than S3_PART_SIZE would reach it.)"""
@@ -302,7 +303,7 @@ class BucketRecording(RecordingWriter):
             stored = await asyncio.to_thread(self._read_stored, start, min(end, pending_start))
         return stored + pending[max(start - pending_start, 0) : max(end - pending_start, 0)]
 
-    def _read_stored(self, start: int, end: int) -> bytes:
+    def _read_stored(self, start: int, end: int) -> builtins.bytes:
         with self.lock:
             return self.state.read(start, end)
 

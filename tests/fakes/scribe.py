@@ -26,6 +26,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,7 +111,7 @@ class FakeScribe:
         self.audio_duration: float | None = None  # seconds reported; None: derived from the file size
         self.channels = 2  # channels reported with use_multi_channel
         # (pcm) -> [(word, start, end)]: transcribe what was uploaded (tests/fakes/speech.py's hear)
-        self.hear = None
+        self.hear: Callable[..., list[tuple[str, float, float]]] | None = None
         self.webhook_delay = 0.05  # seconds before a webhook is sent (latency, when set, wins)
         self.deliver_webhooks = True
         self.pending: dict[str, dict] = {}  # webhook-mode transcripts still "processing"

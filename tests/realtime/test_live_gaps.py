@@ -55,7 +55,8 @@ def cookie(user):
 
 
 def recorded(transcript: Transcript) -> bytes:
-    with default_storage.open(transcript.media.file.name, "rb") as handle, wave.open(handle) as wav:
+    assert transcript.media is not None
+    with default_storage.open(str(transcript.media.file.name), "rb") as handle, wave.open(handle) as wav:
         return wav.readframes(wav.getnframes())
 
 

@@ -231,7 +231,7 @@ async def test_after_40_s_of_uncommitted_speech_a_drop_replays_all_of_it_from_th
     a fixed window in memory), and the word times go on from where it began."""
     monkeypatch.setattr(scribe_module, "RECONNECT_BACKOFF_SECONDS", 0)
     recording = bytearray()
-    reads: list[tuple[int, int]] = []
+    reads = []
 
     async def replay(start: int, end: int) -> bytes:
         reads.append((start, end))
