@@ -217,6 +217,7 @@ class ScribeUpstream:
         self.fatal = False
         self.sent_bytes = round(position * SAMPLE_RATE) * 2  # session position of the end of the audio sent
         self.committed_bytes = self.sent_bytes  # every byte before this has its committed text
+        self.asked_bytes = self.sent_bytes  # where the latest commit was sent
         self.replay = replay or self._from_memory
         self.memory = bytearray()  # without a replay source: the audio from committed_bytes on
         self.keep_memory = replay is None
@@ -252,6 +253,7 @@ class ScribeUpstream:
         self.fresh_socket = True
         self.connections += 1
         self.commits.clear()  # commits sent on an earlier socket are never answered
+        self.asked_bytes = self.committed_bytes
         start, end = self.committed_bytes, self.sent_bytes
         audio = await self.replay(start, end) if end > start else b""
         self.socket_offset = self.segment_start = (end - len(audio)) / BYTES_PER_SECOND
@@ -287,22 +289,23 @@ class ScribeUpstream:
     def _commit_due(self, pcm: bytes) -> bool:
         """A segment ends at a pause after speech; and the uncommitted tail is
         kept short (a drop replays it, Stop waits for it): once
-        COMMIT_AFTER_SECONDS of audio have no text, any quiet moment will
+        COMMIT_AFTER_SECONDS of audio have no commit, any quiet moment will
         do. Never in the middle of a word."""
         if rms(pcm) < QUIET_RMS:
             self.quiet_bytes += len(pcm)
         else:
             self.quiet_bytes, self.heard_speech = 0, True
-        uncommitted = (self.sent_bytes - self.committed_bytes) / BYTES_PER_SECOND
-        if self.commits or uncommitted < 1.0 or not self.quiet_bytes or self.clock() < self.commit_not_before:
+        unasked = (self.sent_bytes - self.asked_bytes) / BYTES_PER_SECOND
+        if unasked < 1.0 or not self.quiet_bytes or self.clock() < self.commit_not_before:
             return False
         paused = self.heard_speech and self.quiet_bytes >= PAUSE_SECONDS * BYTES_PER_SECOND
-        return paused or uncommitted >= COMMIT_AFTER_SECONDS
+        return paused or unasked >= COMMIT_AFTER_SECONDS
 
     async def _commit(self) -> None:
+        """Commits are answered in order, each through where it was sent."""
         assert self.ws is not None
         self.commits.append((self.sent_bytes, self.clock()))
-        self.heard_speech = False
+        self.asked_bytes, self.heard_speech = self.sent_bytes, False
         await self.ws.send(COMMIT_MESSAGE)
 
     async def finish(self, timeout: float = FINISH_TIMEOUT) -> None:
@@ -317,7 +320,11 @@ class ScribeUpstream:
                 and not self.reader.done()
                 and self.clock() < deadline
             ):
-                if self.connected.is_set() and not self.commits and self.clock() >= self.commit_not_before:
+                if (
+                    self.connected.is_set()
+                    and self.sent_bytes - self.asked_bytes >= MIN_COMMIT_BYTES
+                    and self.clock() >= self.commit_not_before
+                ):
                     with contextlib.suppress(ConnectionClosed):  # the reader reconnects; commit again then
                         await self._commit()
                 await asyncio.sleep(FINISH_POLL_SECONDS)
@@ -448,6 +455,8 @@ class ScribeUpstream:
         next waits, longer each time."""
         if self.commits:
             self.commits.pop()
+        self.asked_bytes = self.commits[-1][0] if self.commits else self.committed_bytes
+        self.heard_speech = True  # its audio goes with the next commit
         self.commit_not_before = self.clock() + self.commit_backoff
         self.commit_backoff = min(self.commit_backoff * 2, THROTTLE_BACKOFF_MAX_SECONDS)
         log.info("Scribe realtime: commit throttled; next commit in %.0f s", self.commit_not_before - self.clock())

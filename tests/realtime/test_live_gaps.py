@@ -132,7 +132,7 @@ def transcript_page(user, transcript_id: int) -> str:
 
 async def test_an_upstream_at_half_real_time_shows_its_lag_then_pauses_and_nothing_is_lost(fake, cookie, settings):
     settings.LIVE_LAG_NOTICE_SECONDS = 3
-    settings.LIVE_MAX_BUFFER_SECONDS = 8
+    settings.LIVE_MAX_BUFFER_SECONDS = 6
     settings.LIVE_STOP_WAIT_SECONDS = 3
     fake.faults.push("realtime", Fault("pace", delay=2.0))
     pcm = speech.say(speech.script(16, sentence_words=3))
