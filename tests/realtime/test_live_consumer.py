@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import wave
+from datetime import timedelta
 
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from realtime.models import LiveSession, LiveStatus
 from tests.fakes.scribe import FakeScribe, Fault
@@ -216,3 +218,62 @@ async def test_a_page_back_before_the_server_saw_the_drop_takes_its_session_over
             ended = await after.stop()
     assert [caption["index"] for caption in after.of_type("committed")] == [1]  # the page had shown 0
     await sync_to_async(saved_as_one)(ended, first_part, second_part)
+
+
+async def test_a_server_that_dies_mid_session_is_recovered_and_its_gap_filled_by_the_worker(
+    make_site, fake, cookie, user
+):
+    """Daphne is killed while a session streams (so its upstream dies with
+    it, unflushed audio and all). Recovery saves the session with everything
+    after the last text as a gap, and a real Celery worker fills it from the
+    recording: the transcript then reads as a batch transcription of the
+    same recording, and its page says which part was filled."""
+    from django.test import Client
+
+    from realtime import services
+    from tests.fakes import speech
+
+    fake.hear = speech.hear
+    running = await sync_to_async(make_site)(
+        worker=True, ELEVENLABS_API_KEY=fake.api_key, ELEVENLABS_BASE_URL=fake.base_url
+    )
+    pcm = speech.say(speech.script(20, sentence_words=5, seed=7))
+    async with LiveClient(running.base_url, cookie, query="engine=scribe&language=en") as client:
+        await client.wait_for("ready")
+        for frame in frames(pcm):
+            await client.ws.send(frame)
+            await asyncio.sleep(len(frame) / 32000 / 4)
+            if client.of_type("committed"):
+                fake.realtime.commit_delay = 10  # from the first text on, Scribe is stuck until after the kill
+        await asyncio.sleep(3)
+        running.processes[0].kill()  # Daphne dies mid-session
+        await client.wait_closed()
+    for _ in range(250):  # its upstream socket died with it (the fake sees it once it reads again)
+        if fake.realtime.open_sessions == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert fake.realtime.open_sessions == 0
+    await LiveSession.objects.aupdate(heartbeat=timezone.now() - timedelta(hours=1))
+    assert await sync_to_async(services.recover_stale_sessions)() == 1
+    session = await LiveSession.objects.aget()
+    assert session.gaps and session.status == LiveStatus.ENDED
+    for _ in range(300):  # the worker fills the gap
+        session = await LiveSession.objects.aget()
+        if not session.incomplete:
+            break
+        await asyncio.sleep(0.1)
+    assert not session.incomplete, running.logs()
+    transcript = await sync_to_async(saved)(session.transcript_id)
+    with default_storage.open(transcript.media.file.name, "rb") as handle, wave.open(handle) as wav:
+        batch = speech.text(wav.readframes(wav.getnframes())).split()
+    words = [w for w in transcript.result.data["words"] if w["type"] == "word"]
+    assert any(w.get("filled") for w in words) and any(not w.get("filled") for w in words)
+    assert speech.wer(batch, [w["text"] for w in words]) <= 3.0
+
+    def page() -> str:
+        client = Client()
+        client.force_login(user)
+        return client.get(f"/transcripts/{transcript.pk}/").content.decode()
+
+    html = await sync_to_async(page)()
+    assert "transcribed from the recording afterwards" in html and 'class="filled"' in html
