@@ -495,6 +495,7 @@ class LiveRelay:
             if self.winding is not None:
                 await asyncio.wait_for(asyncio.shield(self.winding), settings.LIVE_STOP_WAIT_SECONDS + 10)
             else:
+                await self.tell_backlog()
                 await self.drain(settings.LIVE_STOP_WAIT_SECONDS)
                 await self.upstream.finish(max(deadline - self.clock(), 1.0))
         elif plan.upstream == "discard":
@@ -513,6 +514,13 @@ class LiveRelay:
                 if self.winding is not None:
                     self.winding.cancel()
                 await self.upstream.close()
+
+    async def tell_backlog(self) -> None:
+        """A Stop that has to wait for a backlog says so, instead of looking stuck."""
+        assert self.recording is not None
+        backlog = self.recording.bytes / BYTES_PER_SECOND - self.transcribed_until
+        if backlog >= settings.LIVE_LAG_NOTICE_SECONDS:
+            await self.sink.status("finishing", f"Waiting for the captions of the last {int(backlog)} s of audio…")
 
     async def save(self, *, error: str, gap: dict | None = None, transcribed_until: float | None = None) -> int | None:
         """The session as a transcript; the viewers are told it ended."""

@@ -114,8 +114,9 @@ function onMessage(message) {
       break;
     }
     case "status": {
-      // "connected", "reconnecting", or "behind" (the captions lag the speech: "Captions are N s behind.")
-      const states = { connected: ["live", "Live"], behind: ["behind", "Behind"] };
+      // "connected", "reconnecting", "behind" (the captions lag the speech: "Captions are N s behind.")
+      // or "finishing" (Stop waits for the captions of a backlog)
+      const states = { connected: ["live", "Live"], behind: ["behind", "Behind"], finishing: ["behind", "Finishing…"] };
       const [name, label] = states[message.state] || ["reconnecting", "Reconnecting…"];
       setState(name, label);
       say(message.message, "warning");
