@@ -505,15 +505,13 @@ class LiveRelay:
             await self.upstream.close()
         else:  # bounded: the page is gone or elsewhere, and Daphne will not wait long
             await self.drain(DROP_DRAIN_SECONDS)
+            # The upstream's own wait ends early enough for its close to begin in
+            # time; once it has begun, a socket a reconnect opens is shut at once.
+            work = self.winding or asyncio.ensure_future(self.upstream.finish(DROP_FINISH_SECONDS - 2))
             try:
-                if self.winding is not None:
-                    await asyncio.wait_for(asyncio.shield(self.winding), DROP_FINISH_SECONDS)
-                else:
-                    await asyncio.wait_for(self.upstream.finish(DROP_FINISH_SECONDS), DROP_FINISH_SECONDS + 1)
+                await asyncio.wait_for(asyncio.shield(work), DROP_FINISH_SECONDS)
             except TimeoutError:
-                if self.winding is not None:
-                    self.winding.cancel()
-                await self.upstream.close()
+                work.cancel()
 
     async def tell_backlog(self) -> None:
         """A Stop that has to wait for a backlog says so, instead of looking stuck."""

@@ -225,12 +225,17 @@ async def test_the_local_engine_too_slow_for_the_stream_pauses_and_its_gap_is_fi
     settings.LIVE_LAG_NOTICE_SECONDS = 1.5
     settings.LIVE_MAX_BUFFER_SECONDS = 4
     settings.LIVE_STOP_WAIT_SECONDS = 5
-    pcm = speech.say(speech.script(16, sentence_words=4, seed=3))
+    pcm = speech.say(speech.script(60, sentence_words=4, seed=3))
     harness = Harness(upstreams=make_upstream)
     await harness.start(user, engine="local", language="en")
+    after_pause = 0
     for frame in frames(pcm):
         harness.relay.accept(frame)
         await asyncio.sleep(len(frame) / 32000 / 8)  # eight times real time: more than it can decode
+        after_pause += len(frame) if harness.relay.paused else 0
+        if after_pause >= 4 * 32000:  # (when it pauses depends on the machine's load)
+            break
+    assert harness.relay.paused
     harness.relay.end(Ending.STOP)
     await harness.ended()
     assert [m["code"] for m in harness.page.of_type("error")] == ["captions_paused", "incomplete"]
