@@ -53,6 +53,12 @@ def added(gaps: list[dict], new: dict | None) -> list[dict]:
     return merged
 
 
+def merged(gaps: list[dict], new: list[dict | None]) -> list[dict]:
+    for item in new:
+        gaps = added(gaps, item)
+    return gaps
+
+
 def describe(gaps: list[dict]) -> str:
     return ", ".join(f"{clock(g['start'])} to {clock(g['end'])}" for g in gaps)
 

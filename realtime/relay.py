@@ -32,6 +32,7 @@ over (at once in this process, at its next heartbeat in another).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
@@ -178,11 +179,11 @@ class Store(Protocol):
     ) -> None: ...
 
     async def end(
-        self, session_id: int, *, error: str, gap: dict | None = None, transcribed_until: float | None = None
+        self, session_id: int, *, error: str, gaps: list[dict] | None = None, transcribed_until: float | None = None
     ) -> int | None: ...
 
     async def detach(
-        self, session_id: int, *, gap: dict | None = None, transcribed_until: float | None = None
+        self, session_id: int, *, gaps: list[dict] | None = None, transcribed_until: float | None = None
     ) -> None: ...
 
 
@@ -240,6 +241,7 @@ class LiveRelay:
         self.lag_shown = 0  # whole seconds of caption lag the page was last told (0: none)
         self.paused = False  # the upstream fell too far behind: audio is only recorded
         self.winding: asyncio.Task | None = None  # the paused upstream finishing its backlog
+        self.missed: list[dict] = []  # gaps left by upstreams replaced after a pause
 
     @property
     def session_id(self) -> int:
@@ -413,21 +415,49 @@ class LiveRelay:
         self.winding = asyncio.create_task(self.wind_down(seconds))
 
     async def wind_down(self, seconds: float) -> None:
+        """Let the slow upstream finish its backlog, then go on with a fresh
+        one from where the recording is (unless the session is ending): the
+        stretch in between is a gap, filled from the recording at the end."""
         assert self.upstream is not None
         log.info("Live session %s: captions paused, %.0f s behind", self.session_id, seconds)
         await self.sink.error(
             "captions_paused",
             f"Live captions are paused: the speech service fell {int(seconds)} s behind. The recording goes on, "
-            "and everything after the last caption is transcribed from it when you stop.",
+            "and everything the captions miss is transcribed from it when you stop.",
             fatal=False,
         )
         self.stop_pump()
         self.buffer.clear()
         self.buffered = 0
+        slow = self.upstream
         try:
-            await self.upstream.finish(settings.LIVE_STOP_WAIT_SECONDS)
+            await slow.finish(settings.LIVE_STOP_WAIT_SECONDS)
         except Exception:
             log.exception("Live session %s: the paused upstream did not finish cleanly", self.session_id)
+        if self.streaming:
+            await self.resume_captions(slow)
+
+    async def resume_captions(self, slow: Upstream) -> None:
+        assert self.opened is not None and self.recording is not None
+        position = self.recording.bytes / BYTES_PER_SECOND
+        missed = gaps.gap(slow.transcribed_until, position)
+        if missed is not None:
+            self.missed.append(missed)
+        session = self.opened.session
+        self.upstream = self.upstreams(
+            session.engine, language=session.language, emit=self.on_event, position=position, replay=self.recording.read
+        )
+        self.paused, self.lag_shown = False, 0  # from here the audio waits in the buffer for it
+        try:
+            await self.upstream.start()
+        except UpstreamError as error:
+            log.info("Live session %s: captions stay paused (%s)", self.session_id, error.code)
+            self.paused = True
+            self.buffer.clear()
+            self.buffered = 0
+            return
+        self.pump = asyncio.create_task(self.pump_audio())
+        await self.sink.status("connected", "Live captions are back.")
 
     # --- the heartbeat (realtime/pulse.py) ---------------------------------------------
 
@@ -464,15 +494,15 @@ class LiveRelay:
         await self.settle_upstream(plan)
         assert self.recording is not None
         covered = self.transcribed_until
-        gap = gaps.gap(covered, self.recording.bytes / BYTES_PER_SECOND)
+        found = gaps.merged([], [*self.missed, gaps.gap(covered, self.recording.bytes / BYTES_PER_SECOND)])
         if plan.session == "detach":
             self.let_go()
-            await self.store.detach(self.session_id, gap=gap, transcribed_until=covered)
+            await self.store.detach(self.session_id, gaps=found, transcribed_until=covered)
         else:
-            if gap is not None:
-                await self.sink.error("incomplete", gaps.incomplete_message([gap]), fatal=False)
+            if found:
+                await self.sink.error("incomplete", gaps.incomplete_message(found), fatal=False)
             transcript_id = await self.save(
-                error=message if plan.saves_error else "", gap=gap, transcribed_until=covered
+                error=message if plan.saves_error else "", gaps=found, transcribed_until=covered
             )
             if plan.tells_ended and transcript_id is not None:
                 await self.sink.ended(transcript_id)
@@ -489,29 +519,40 @@ class LiveRelay:
 
     async def finish_upstream(self, plan: Plan) -> None:
         """Whatever the plan, the upstream ends closed (none left open)."""
+        await self.settle_winding(plan)
         assert self.upstream is not None
+        if self.paused:  # the paused upstream finished (or was stopped) in its winding
+            return
         if plan.upstream == "commit":  # send the last audio and wait for its text, as long as the backlog needs
             deadline = self.clock() + settings.LIVE_STOP_WAIT_SECONDS
-            if self.winding is not None:
-                await asyncio.wait_for(asyncio.shield(self.winding), settings.LIVE_STOP_WAIT_SECONDS + 10)
-            else:
-                await self.tell_backlog()
-                await self.drain(settings.LIVE_STOP_WAIT_SECONDS)
-                await self.upstream.finish(max(deadline - self.clock(), 1.0))
+            await self.tell_backlog()
+            await self.drain(settings.LIVE_STOP_WAIT_SECONDS)
+            await self.upstream.finish(max(deadline - self.clock(), 1.0))
         elif plan.upstream == "discard":
             self.stop_pump()
-            if self.winding is not None:
-                self.winding.cancel()
             await self.upstream.close()
         else:  # bounded: the page is gone or elsewhere, and Daphne will not wait long
             await self.drain(DROP_DRAIN_SECONDS)
             # The upstream's own wait ends early enough for its close to begin in
             # time; once it has begun, a socket a reconnect opens is shut at once.
-            work = self.winding or asyncio.ensure_future(self.upstream.finish(DROP_FINISH_SECONDS - 2))
+            work = asyncio.ensure_future(self.upstream.finish(DROP_FINISH_SECONDS - 2))
             try:
                 await asyncio.wait_for(asyncio.shield(work), DROP_FINISH_SECONDS)
             except TimeoutError:
                 work.cancel()
+
+    async def settle_winding(self, plan: Plan) -> None:
+        """A paused upstream still finishing: Stop waits for it (bounded by its
+        own wait); any other ending stops it (its close still runs)."""
+        winding = self.winding
+        if winding is None or winding.done():
+            return
+        if plan.upstream == "commit":
+            await asyncio.wait_for(asyncio.shield(winding), settings.LIVE_STOP_WAIT_SECONDS + 10)
+        else:
+            winding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await winding
 
     async def tell_backlog(self) -> None:
         """A Stop that has to wait for a backlog says so, instead of looking stuck."""
@@ -520,10 +561,14 @@ class LiveRelay:
         if backlog >= settings.LIVE_LAG_NOTICE_SECONDS:
             await self.sink.status("finishing", f"Waiting for the captions of the last {int(backlog)} s of audio…")
 
-    async def save(self, *, error: str, gap: dict | None = None, transcribed_until: float | None = None) -> int | None:
+    async def save(
+        self, *, error: str, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> int | None:
         """The session as a transcript; the viewers are told it ended."""
         self.let_go()
-        transcript_id = await self.store.end(self.session_id, error=error, gap=gap, transcribed_until=transcribed_until)
+        transcript_id = await self.store.end(
+            self.session_id, error=error, gaps=gaps, transcribed_until=transcribed_until
+        )
         if self.viewers is not None:
             await self.viewers.ended()
         return transcript_id

@@ -16,7 +16,8 @@ from django.db.models import Max, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from realtime import gaps, recording
+from realtime import gaps as live_gaps
+from realtime import recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts import quotas
 from transcripts.document import canonical
@@ -132,15 +133,15 @@ def resume_session(user, session_uuid: str) -> LiveSession:
     return session
 
 
-def detach_session(session_id: int, *, gap: dict | None = None, transcribed_until: float | None = None) -> None:
+def detach_session(session_id: int, *, gaps: list[dict] | None = None, transcribed_until: float | None = None) -> None:
     """The browser dropped off without stopping: keep the session for it to
     resume. If it never does, recovery saves it after LIVE_STALE_SECONDS.
-    `gap`: the part of the recording this connection left without text."""
+    `gaps`: the parts of the recording this connection left without text."""
     with transaction.atomic():
         session = LiveSession.objects.select_for_update().filter(pk=session_id, status=LiveStatus.ACTIVE).first()
         if session is None:
             return
-        session.attached, session.gaps = False, gaps.added(session.gaps, gap)
+        session.attached, session.gaps = False, live_gaps.merged(session.gaps, gaps or [])
         if transcribed_until is not None:
             session.transcribed_until = max(session.transcribed_until, transcribed_until)
         session.save(update_fields=["attached", "gaps", "transcribed_until"])
@@ -224,14 +225,14 @@ def end_session(
     session_id: int,
     *,
     error: str = "",
-    gap: dict | None = None,
+    gaps: list[dict] | None = None,
     transcribed_until: float | None = None,
     recovered: bool = False,
 ) -> Transcript | None:
     """Turn the session into a finished transcript with its WAV recording.
     Idempotent: a second call (the browser's stop racing its disconnect,
     recovery racing a slow consumer) returns the transcript already made.
-    `gap`: the part of the recording the last connection left without text;
+    `gaps`: the parts of the recording the last connection left without text;
     `recovered`: nobody knows, so everything after `transcribed_until` is
     one. A session with gaps is saved incomplete, and they are filled from
     the recording by a batch pass (realtime/gaps.py) once this commits."""
@@ -244,9 +245,10 @@ def end_session(
         data_bytes, size, name = recording.finalize(session.recording_name)
         if transcribed_until is not None:
             session.transcribed_until = max(session.transcribed_until, transcribed_until)
+        found = list(gaps or [])
         if recovered:
-            gap = gaps.gap(session.transcribed_until, data_bytes / BYTES_PER_SECOND)
-        session.gaps = gaps.added(session.gaps, gap)
+            found.append(live_gaps.gap(session.transcribed_until, data_bytes / BYTES_PER_SECOND))
+        session.gaps = live_gaps.merged(session.gaps, found)
         transcript = record_live_transcript(
             owner_id=session.owner_id,
             title=session.title,
@@ -261,7 +263,7 @@ def end_session(
         now = timezone.now()
         session.status, session.ended_at, session.transcript = LiveStatus.ENDED, now, transcript
         if session.incomplete and not error:
-            error = gaps.incomplete_message(session.gaps)
+            error = live_gaps.incomplete_message(session.gaps)
         session.audio_bytes, session.error = data_bytes, error[:1000]
         session.save(
             update_fields=["status", "ended_at", "transcript", "audio_bytes", "error", "gaps", "transcribed_until"]

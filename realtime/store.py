@@ -33,12 +33,16 @@ class DatabaseStore:
         )
 
     async def end(
-        self, session_id: int, *, error: str, gap: dict | None = None, transcribed_until: float | None = None
+        self, session_id: int, *, error: str, gaps: list[dict] | None = None, transcribed_until: float | None = None
     ) -> int | None:
         transcript = await database_sync_to_async(services.end_session)(
-            session_id, error=error, gap=gap, transcribed_until=transcribed_until
+            session_id, error=error, gaps=gaps, transcribed_until=transcribed_until
         )
         return transcript.pk if transcript is not None else None
 
-    async def detach(self, session_id: int, *, gap: dict | None = None, transcribed_until: float | None = None) -> None:
-        await database_sync_to_async(services.detach_session)(session_id, gap=gap, transcribed_until=transcribed_until)
+    async def detach(
+        self, session_id: int, *, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> None:
+        await database_sync_to_async(services.detach_session)(
+            session_id, gaps=gaps, transcribed_until=transcribed_until
+        )

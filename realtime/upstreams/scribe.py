@@ -62,6 +62,7 @@ RECONNECT_BACKOFF_SECONDS = 0.2  # doubled at each attempt, at most 3 s
 OPEN_TIMEOUT = 10.0
 FINISH_TIMEOUT = 5.0  # the relay gives its own (LIVE_STOP_WAIT_SECONDS)
 FINISH_POLL_SECONDS = 0.05
+CLOSE_TIMEOUT = 2.0
 CLOSE_WAIT_SECONDS = 5.0  # for a reconnect under way to see the close and shut its socket
 COMMIT_AFTER_SECONDS = 20.0  # uncommitted audio after which we commit at the next quiet moment
 QUIET_RMS = 0.01  # a chunk this quiet (about -40 dBFS) is between words
@@ -168,6 +169,9 @@ async def open_socket(language: str) -> Socket:
             max_size=2**22,
             ping_interval=20,
             compression=None,
+            # A server too busy to read our close frame soon is not waited for
+            # long: the socket is then cut, which ends its session just as well.
+            close_timeout=CLOSE_TIMEOUT,
         )
     except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
         raise UpstreamError("upstream_unavailable", message_for("upstream_unavailable")) from error

@@ -155,6 +155,30 @@ async def test_an_upstream_at_half_real_time_shows_its_lag_then_pauses_and_nothi
     assert speech.wer(batch, said) <= MAX_WER and not session.incomplete
 
 
+async def test_after_a_pause_the_captions_come_back_on_a_fresh_upstream(fake, cookie, settings):
+    """A hiccup does not stop the captions for the rest of the session: once
+    the slow upstream has finished what it could, a new one goes on from the
+    recording's end; the stretch between is filled from the recording."""
+    settings.LIVE_LAG_NOTICE_SECONDS = 2
+    settings.LIVE_MAX_BUFFER_SECONDS = 4
+    settings.LIVE_STOP_WAIT_SECONDS = 2
+    fake.faults.push("realtime", Fault("pace", delay=3.0))  # the first socket only
+    pcm = speech.say(speech.script(16, sentence_words=3, seed=5))
+    async with InProcessSocket(LIVE, cookie) as page:
+        await page.wait_for("ready")
+        await page.stream(pcm, realtime=1.0)
+        ended = await page.stop()
+    await open_sessions_closed(fake)
+    assert len(fake.realtime.sessions) == 2
+    kinds = [(m["type"], m.get("code") or m.get("state")) for m in page.messages if m["type"] in ("error", "status")]
+    assert kinds.index(("error", "captions_paused")) < kinds.index(("status", "connected"))
+    assert page.of_type("committed")[-1]["start"] > 10  # captions after the pause
+    session = await fill(ended["transcript"])
+    said, batch, filled = await sync_to_async(spoken)(ended["transcript"])
+    assert filled and len(filled) < len(said) / 2 and not session.incomplete
+    assert speech.wer(batch, said) <= MAX_WER
+
+
 @pytest.mark.parametrize("stop_wait", [10, 1])
 async def test_a_drop_while_stop_waits_reconnects_and_closes_every_upstream_session(fake, cookie, settings, stop_wait):
     """The final commit cuts the connection. Given time, Stop reconnects,
