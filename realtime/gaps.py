@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -53,7 +54,7 @@ def added(gaps: list[dict], new: dict | None) -> list[dict]:
     return merged
 
 
-def merged(gaps: list[dict], new: list[dict | None]) -> list[dict]:
+def merged(gaps: list[dict], new: Sequence[dict | None]) -> list[dict]:
     for item in new:
         gaps = added(gaps, item)
     return gaps

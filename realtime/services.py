@@ -245,7 +245,7 @@ def end_session(
         data_bytes, size, name = recording.finalize(session.recording_name)
         if transcribed_until is not None:
             session.transcribed_until = max(session.transcribed_until, transcribed_until)
-        found = list(gaps or [])
+        found: list[dict | None] = list(gaps or [])
         if recovered:
             found.append(live_gaps.gap(session.transcribed_until, data_bytes / BYTES_PER_SECOND))
         session.gaps = live_gaps.merged(session.gaps, found)
