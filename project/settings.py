@@ -365,7 +365,15 @@ LIVE_MAX_SESSIONS_PER_USER = env_int("LIVE_MAX_SESSIONS_PER_USER", 2, minimum=1)
 # Largest binary frame a browser may send (16 kHz PCM16 is 32 KB/s).
 LIVE_MAX_FRAME_BYTES = env_int("LIVE_MAX_FRAME_BYTES", 65536, minimum=1024)
 # Audio held per socket while the upstream is slow; past it the socket closes (1013).
+# Also the caption lag (text behind the audio sent) past which live captions
+# pause: the recording goes on and the rest is transcribed from it at the end.
 LIVE_MAX_BUFFER_SECONDS = env_float("LIVE_MAX_BUFFER_SECONDS", 5, minimum=0.5)
+# Caption lag from which the page says "Captions are N s behind".
+LIVE_LAG_NOTICE_SECONDS = env_float("LIVE_LAG_NOTICE_SECONDS", 3, minimum=0.5)
+# On Stop, how long the server waits for the speech service's last text (the
+# backlog of a slow service included) before it saves what it has and fills
+# the rest from the recording in a batch pass.
+LIVE_STOP_WAIT_SECONDS = env_float("LIVE_STOP_WAIT_SECONDS", 60, minimum=1)
 # A socket that sends no audio this long is closed.
 LIVE_IDLE_TIMEOUT = env_float("LIVE_IDLE_TIMEOUT", 30, minimum=1)
 # Longest live session; the session ends (and is saved) when it is reached.

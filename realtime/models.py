@@ -46,6 +46,13 @@ class LiveSession(models.Model):
     started = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Session seconds up to which the speech service has given text for all
+    # the audio it was sent (what recovery knows of a session whose server died).
+    transcribed_until = models.FloatField(default=0)
+    # Parts of the recording that got no live text: [{"start", "end", "filled"}],
+    # session seconds. They make the session incomplete until a batch pass
+    # over the recording fills them (realtime/gaps.py).
+    gaps = models.JSONField(default=list, blank=True)
     # Deleting the transcript deletes the session with its segments and viewer
     # links: nothing is left that still shows the words.
     transcript = models.OneToOneField(
@@ -65,6 +72,10 @@ class LiveSession(models.Model):
     @property
     def duration(self) -> float:
         return self.audio_bytes / BYTES_PER_SECOND
+
+    @property
+    def incomplete(self) -> bool:
+        return any(not gap.get("filled") for gap in self.gaps)
 
 
 class LiveSegment(models.Model):

@@ -12,8 +12,18 @@ local engine), a `Store` (the database side, realtime/store.py) and a
 Audio from the page lands in a bounded buffer (LIVE_MAX_BUFFER_SECONDS)
 drained by a pump task, because Daphne queues inbound frames without bound:
 when the upstream is slow the relay ends with BUFFER_FULL instead of
-growing. Every accepted frame is also appended to the session's WAV, and
-every committed segment is saved as it arrives. A page that drops (rather
+growing. Every accepted frame is also appended to the session's WAV (which
+the upstream reads back to replay what was not committed after a
+reconnect), and every committed segment is saved as it arrives.
+
+No audio is left without text. The upstream reports how far its text lags
+the audio (`Lag`): past LIVE_LAG_NOTICE_SECONDS the page is told "Captions
+are N s behind"; past LIVE_MAX_BUFFER_SECONDS the captions pause (the
+upstream finishes its backlog, the recording goes on). Stop waits up to
+LIVE_STOP_WAIT_SECONDS for the last text. Whatever part of the recording
+the upstream never gave text for is, at the end, a gap: the page is told,
+the session is saved incomplete, and a batch pass fills it from the
+recording (realtime/gaps.py). A page that drops (rather
 than closes) leaves its session detached, to be resumed with the segment
 numbering carried on; a connection still holding it is asked to hand it
 over (at once in this process, at its next heartbeat in another).
@@ -22,6 +32,7 @@ over (at once in this process, at its next heartbeat in another).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
@@ -33,6 +44,7 @@ from typing import Literal, NamedTuple, Protocol
 
 from django.conf import settings
 
+from realtime import gaps
 from realtime.pulse import pulse
 from realtime.recording import RecordingWriter
 from realtime.services import RESUME_WAIT_SECONDS, LiveRefused, Opened, SessionBusy
@@ -41,6 +53,7 @@ from realtime.upstreams import (
     Committed,
     Event,
     Failure,
+    Lag,
     Partial,
     Status,
     Upstream,
@@ -57,7 +70,6 @@ RESUME_CONTEXT_SECONDS = 4.0
 log = logging.getLogger(__name__)
 
 RESUME_POLL_SECONDS = 0.2
-STOP_DRAIN_SECONDS = 5.0  # the page pressed stop: its last audio still goes upstream
 # After a drop or a hand-over the upstream is finished within Daphne's
 # application close timeout (10 s), after which Daphne cancels the consumer.
 DROP_DRAIN_SECONDS = 3.0
@@ -196,11 +208,17 @@ class Store(Protocol):
 
     async def watched(self, session_id: int) -> bool: ...
 
-    async def append(self, session_id: int, segment: Segment, words: list[dict] | None) -> None: ...
+    async def append(
+        self, session_id: int, segment: Segment, words: list[dict] | None, transcribed_until: float | None = None
+    ) -> None: ...
 
-    async def end(self, session_id: int, *, error: str) -> int | None: ...
+    async def end(
+        self, session_id: int, *, error: str, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> int | None: ...
 
-    async def detach(self, session_id: int) -> None: ...
+    async def detach(
+        self, session_id: int, *, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> None: ...
 
 
 class Sink(Protocol):
@@ -255,6 +273,10 @@ class LiveRelay:
         self.opened: Opened | None = None
         self.recording: RecordingWriter | None = None
         self.upstream: Upstream | None = None
+        self.lag_shown = 0  # whole seconds of caption lag the page was last told (0: none)
+        self.paused = False  # the upstream fell too far behind: audio is only recorded
+        self.winding: asyncio.Task | None = None  # the paused upstream finishing its backlog
+        self.missed: list[dict] = []  # gaps left by upstreams replaced after a pause
 
     @property
     def session_id(self) -> int:
@@ -286,6 +308,7 @@ class LiveRelay:
             previous_text=opened.previous_text,
             keyterms=options.keyterms,
             context=self.recording.tail(int(RESUME_CONTEXT_SECONDS * BYTES_PER_SECOND)),
+            replay=self.recording.read,
         )
         try:
             await self.upstream.start()
@@ -334,11 +357,13 @@ class LiveRelay:
         self.last_audio = self.clock()
         if not is_silence(pcm):
             self.last_sound = self.last_audio
-        if self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
+        if not self.paused and self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.BUFFER_FULL)
             return
         assert self.recording is not None
         self.recording.write(pcm)
+        if self.paused:  # captions are paused; the recording is filled in at the end
+            return
         self.buffer.append(pcm)
         self.buffered += len(pcm)
         self.wake.set()
@@ -409,6 +434,8 @@ class LiveRelay:
             await self.on_committed(event)
         elif isinstance(event, Status):
             await self.sink.status(event.state, event.message)
+        elif isinstance(event, Lag):
+            await self.on_lag(event.seconds)
         elif isinstance(event, Failure):
             await self.sink.error(event.code, event.message, fatal=event.fatal)
             if event.fatal:
@@ -421,10 +448,83 @@ class LiveRelay:
         assert self.opened is not None
         segment = Segment(self.opened.next_index, text, event.start, event.end, event.language or "")
         self.opened = self.opened._replace(next_index=segment.index + 1)
-        await self.store.append(self.session_id, segment, event.words)
+        await self.store.append(self.session_id, segment, event.words, self.transcribed_until)
         await self.sink.committed(segment, event.words)
         if self.watched and self.viewers is not None:
             await self.viewers.committed(segment)
+
+    @property
+    def transcribed_until(self) -> float:
+        assert self.upstream is not None
+        return self.upstream.transcribed_until
+
+    async def on_lag(self, seconds: float) -> None:
+        """Say how far behind the captions are, once it is noticeable; past
+        LIVE_MAX_BUFFER_SECONDS pause them rather than fall further behind."""
+        if self.paused or not self.streaming:
+            return
+        if seconds >= settings.LIVE_MAX_BUFFER_SECONDS:
+            self.pause_captions(seconds)
+            return
+        shown = int(seconds) if seconds >= settings.LIVE_LAG_NOTICE_SECONDS else 0
+        if shown != self.lag_shown:
+            self.lag_shown = shown
+            if shown:
+                await self.sink.status("behind", f"Captions are {shown} s behind.")
+            else:
+                await self.sink.status("connected", "Captions have caught up.")
+
+    def pause_captions(self, seconds: float) -> None:
+        """The speech service cannot keep up: stop sending it audio (it still
+        finishes the backlog it has), keep recording, and fill the rest from
+        the recording when the session ends."""
+        self.paused = True
+        self.winding = asyncio.create_task(self.wind_down(seconds))
+
+    async def wind_down(self, seconds: float) -> None:
+        """Let the slow upstream finish its backlog, then go on with a fresh
+        one from where the recording is (unless the session is ending): the
+        stretch in between is a gap, filled from the recording at the end."""
+        assert self.upstream is not None
+        log.info("Live session %s: captions paused, %.0f s behind", self.session_id, seconds)
+        await self.sink.error(
+            "captions_paused",
+            f"Live captions are paused: the speech service fell {int(seconds)} s behind. The recording goes on, "
+            "and everything the captions miss is transcribed from it when you stop.",
+            fatal=False,
+        )
+        self.stop_pump()
+        self.buffer.clear()
+        self.buffered = 0
+        slow = self.upstream
+        try:
+            await slow.finish(settings.LIVE_STOP_WAIT_SECONDS)
+        except Exception:
+            log.exception("Live session %s: the paused upstream did not finish cleanly", self.session_id)
+        if self.streaming:
+            await self.resume_captions(slow)
+
+    async def resume_captions(self, slow: Upstream) -> None:
+        assert self.opened is not None and self.recording is not None
+        position = self.recording.bytes / BYTES_PER_SECOND
+        missed = gaps.gap(slow.transcribed_until, position)
+        if missed is not None:
+            self.missed.append(missed)
+        session = self.opened.session
+        self.upstream = self.upstreams(
+            session.engine, language=session.language, emit=self.on_event, position=position, replay=self.recording.read
+        )
+        self.paused, self.lag_shown = False, 0  # from here the audio waits in the buffer for it
+        try:
+            await self.upstream.start()
+        except UpstreamError as error:
+            log.info("Live session %s: captions stay paused (%s)", self.session_id, error.code)
+            self.paused = True
+            self.buffer.clear()
+            self.buffered = 0
+            return
+        self.pump = asyncio.create_task(self.pump_audio())
+        await self.sink.status("connected", "Live captions are back.")
 
     # --- the heartbeat (realtime/pulse.py) ---------------------------------------------
 
@@ -468,11 +568,18 @@ class LiveRelay:
             log.info("Live session %s closed: %s", self.session_id, code)
             await self.sink.error(code, message)
         await self.settle_upstream(plan)
+        assert self.recording is not None
+        covered = self.transcribed_until
+        found = gaps.merged([], [*self.missed, gaps.gap(covered, self.recording.bytes / BYTES_PER_SECOND)])
         if plan.session == "detach":
             self.let_go()
-            await self.store.detach(self.session_id)
+            await self.store.detach(self.session_id, gaps=found, transcribed_until=covered)
         else:
-            transcript_id = await self.save(error=message if plan.saves_error else "")
+            if found:
+                await self.sink.error("incomplete", gaps.incomplete_message(found), fatal=False)
+            transcript_id = await self.save(
+                error=message if plan.saves_error else "", gaps=found, transcribed_until=covered
+            )
             if plan.tells_ended and transcript_id is not None:
                 await self.sink.ended(transcript_id)
         if plan.taken_over:
@@ -487,24 +594,57 @@ class LiveRelay:
             log.exception("Live session %s: the upstream did not finish cleanly", self.session_id)
 
     async def finish_upstream(self, plan: Plan) -> None:
+        """Whatever the plan, the upstream ends closed (none left open)."""
+        await self.settle_winding(plan)
         assert self.upstream is not None
-        if plan.upstream == "commit":  # send the last audio, let the upstream commit it
-            await self.drain(STOP_DRAIN_SECONDS)
-            await self.upstream.finish()
+        if self.paused:  # the paused upstream finished (or was stopped) in its winding
+            return
+        if plan.upstream == "commit":  # send the last audio and wait for its text, as long as the backlog needs
+            deadline = self.clock() + settings.LIVE_STOP_WAIT_SECONDS
+            await self.tell_backlog()
+            await self.drain(settings.LIVE_STOP_WAIT_SECONDS)
+            await self.upstream.finish(max(deadline - self.clock(), 1.0))
         elif plan.upstream == "discard":
             self.stop_pump()
             await self.upstream.close()
         else:  # bounded: the page is gone or elsewhere, and Daphne will not wait long
             await self.drain(DROP_DRAIN_SECONDS)
+            # The upstream's own wait ends early enough for its close to begin in
+            # time; once it has begun, a socket a reconnect opens is shut at once.
+            work = asyncio.ensure_future(self.upstream.finish(DROP_FINISH_SECONDS - 2))
             try:
-                await asyncio.wait_for(self.upstream.finish(), DROP_FINISH_SECONDS)
+                await asyncio.wait_for(asyncio.shield(work), DROP_FINISH_SECONDS)
             except TimeoutError:
-                await self.upstream.close()
+                work.cancel()
 
-    async def save(self, *, error: str) -> int | None:
+    async def settle_winding(self, plan: Plan) -> None:
+        """A paused upstream still finishing: Stop waits for it (bounded by its
+        own wait); any other ending stops it (its close still runs)."""
+        winding = self.winding
+        if winding is None or winding.done():
+            return
+        if plan.upstream == "commit":
+            await asyncio.wait_for(asyncio.shield(winding), settings.LIVE_STOP_WAIT_SECONDS + 10)
+        else:
+            winding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await winding
+
+    async def tell_backlog(self) -> None:
+        """A Stop that has to wait for a backlog says so, instead of looking stuck."""
+        assert self.recording is not None
+        backlog = self.recording.bytes / BYTES_PER_SECOND - self.transcribed_until
+        if backlog >= settings.LIVE_LAG_NOTICE_SECONDS:
+            await self.sink.status("finishing", f"Waiting for the captions of the last {int(backlog)} s of audio…")
+
+    async def save(
+        self, *, error: str, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> int | None:
         """The session as a transcript; the viewers are told it ended."""
         self.let_go()
-        transcript_id = await self.store.end(self.session_id, error=error)
+        transcript_id = await self.store.end(
+            self.session_id, error=error, gaps=gaps, transcribed_until=transcribed_until
+        )
         if self.viewers is not None:
             await self.viewers.ended()
         return transcript_id

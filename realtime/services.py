@@ -13,15 +13,18 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from realtime import gaps as live_gaps
 from realtime import links, metering, recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts import quotas
 from transcripts.document import canonical
-from transcripts.engines.registry import is_configured
+from transcripts.engines.registry import is_configured, queue_for
 from transcripts.languages import normalise_language
+from transcripts.media.pcm import BYTES_PER_SECOND
 from transcripts.models import Transcript, TranscriptResult
 from transcripts.services import record_live_transcript
 
@@ -161,10 +164,18 @@ def resume_session(user, session_uuid: str) -> LiveSession:
     return session
 
 
-def detach_session(session_id: int) -> None:
+def detach_session(session_id: int, *, gaps: list[dict] | None = None, transcribed_until: float | None = None) -> None:
     """The browser dropped off without stopping: keep the session for it to
-    resume. If it never does, recovery saves it after LIVE_STALE_SECONDS."""
-    LiveSession.objects.filter(pk=session_id, status=LiveStatus.ACTIVE).update(attached=False)
+    resume. If it never does, recovery saves it after LIVE_STALE_SECONDS.
+    `gaps`: the parts of the recording this connection left without text."""
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().filter(pk=session_id, status=LiveStatus.ACTIVE).first()
+        if session is None:
+            return
+        session.attached, session.gaps = False, live_gaps.merged(session.gaps, gaps or [])
+        if transcribed_until is not None:
+            session.transcribed_until = max(session.transcribed_until, transcribed_until)
+        session.save(update_fields=["attached", "gaps", "transcribed_until"])
 
 
 def segments_from(session_id: int, index: int) -> list[dict]:
@@ -219,9 +230,18 @@ def watched(session_ids: list[int]) -> set[int]:
 
 
 def append_segment(
-    session_id: int, index: int, text: str, words: list[dict] | None, start: float, end: float, *, language: str = ""
+    session_id: int,
+    index: int,
+    text: str,
+    words: list[dict] | None,
+    start: float,
+    end: float,
+    transcribed_until: float | None = None,
+    *,
+    language: str = "",
 ) -> bool:
-    """Save one committed segment; a repeat of the same index is a no-op."""
+    """Save one committed segment (and how far the session's audio now has
+    text); a repeat of the same index is a no-op."""
     try:
         with transaction.atomic():
             LiveSegment.objects.create(
@@ -233,6 +253,10 @@ def append_segment(
                 end=end,
                 language=normalise_language(language),
             )
+            if transcribed_until is not None:
+                LiveSession.objects.filter(pk=session_id).update(
+                    transcribed_until=Greatest("transcribed_until", Value(transcribed_until))
+                )
     except IntegrityError:
         return False
     return True
@@ -241,10 +265,21 @@ def append_segment(
 # --- ending -------------------------------------------------------------------
 
 
-def end_session(session_id: int, *, error: str = "") -> Transcript | None:
+def end_session(
+    session_id: int,
+    *,
+    error: str = "",
+    gaps: list[dict] | None = None,
+    transcribed_until: float | None = None,
+    recovered: bool = False,
+) -> Transcript | None:
     """Turn the session into a finished transcript with its WAV recording.
     Idempotent: a second call (the browser's stop racing its disconnect,
-    recovery racing a slow consumer) returns the transcript already made."""
+    recovery racing a slow consumer) returns the transcript already made.
+    `gaps`: the parts of the recording the last connection left without text;
+    `recovered`: nobody knows, so everything after `transcribed_until` is
+    one. A session with gaps is saved incomplete, and they are filled from
+    the recording by a batch pass (realtime/gaps.py) once this commits."""
     with transaction.atomic():
         session = LiveSession.objects.select_for_update().filter(pk=session_id).first()
         if session is None:
@@ -252,6 +287,12 @@ def end_session(session_id: int, *, error: str = "") -> Transcript | None:
         if session.status == LiveStatus.ENDED:
             return session.transcript
         data_bytes, size, name = recording.finalize(session.recording_name)
+        if transcribed_until is not None:
+            session.transcribed_until = max(session.transcribed_until, transcribed_until)
+        found: list[dict | None] = list(gaps or [])
+        if recovered:
+            found.append(live_gaps.gap(session.transcribed_until, data_bytes / BYTES_PER_SECOND))
+        session.gaps = live_gaps.merged(session.gaps, found)
         transcript = record_live_transcript(
             owner_id=session.owner_id,
             title=session.title,
@@ -265,9 +306,38 @@ def end_session(session_id: int, *, error: str = "") -> Transcript | None:
         )
         now = timezone.now()
         session.status, session.ended_at, session.transcript = LiveStatus.ENDED, now, transcript
+        if session.incomplete and not error:
+            error = live_gaps.incomplete_message(session.gaps)
         session.audio_bytes, session.error = data_bytes, error[:1000]
-        session.save(update_fields=["status", "ended_at", "transcript", "audio_bytes", "error"])
+        session.save(
+            update_fields=["status", "ended_at", "transcript", "audio_bytes", "error", "gaps", "transcribed_until"]
+        )
+        if session.incomplete:
+            transaction.on_commit(lambda: queue_gap_filling(session))
     return transcript
+
+
+def requeue_gap_filling(now=None) -> int:
+    """Sessions saved with gaps that no batch pass has filled after a while
+    (the broker was down when they ended, or every retry failed): queued
+    again, for a day."""
+    now = now or timezone.now()
+    rows = LiveSession.objects.filter(
+        status=LiveStatus.ENDED, ended_at__lt=now - timedelta(minutes=10), ended_at__gt=now - timedelta(days=1)
+    ).exclude(gaps=[])
+    waiting = [session for session in rows.only("pk", "engine", "gaps") if session.incomplete]
+    for session in waiting:
+        queue_gap_filling(session)
+    return len(waiting)
+
+
+def queue_gap_filling(session: LiveSession) -> None:
+    from realtime.tasks import fill_live_gaps
+
+    try:
+        fill_live_gaps.apply_async(args=[session.pk], queue=queue_for(session.engine))
+    except Exception:  # the broker is down: the sweep (recover_live_sessions) queues it again
+        log.exception("Could not queue the gap filling of live session %s", session.pk)
 
 
 def session_transcript(session: LiveSession) -> dict:
@@ -332,7 +402,11 @@ def recover_stale_sessions(owner=None) -> int:
     count = 0
     for session_id in rows.values_list("pk", flat=True):
         try:
-            end_session(session_id, error="The live session ended unexpectedly; everything up to then was saved.")
+            end_session(
+                session_id,
+                error="The live session ended unexpectedly; everything up to then was saved.",
+                recovered=True,
+            )
             count += 1
         except Exception:
             log.exception("Could not recover live session %s", session_id)

@@ -22,7 +22,7 @@ from collections import deque
 import numpy as np
 from django.conf import settings
 
-from realtime.upstreams import Committed, Emit, Partial, UpstreamError
+from realtime.upstreams import Committed, Emit, Lag, Partial, UpstreamError
 from transcripts.media.pcm import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,12 @@ class LocalUpstream:
         self.pump: asyncio.Task | None = None
         self.has_slot = False
         self.decode_seconds: list[float] = []
+        self.received = 0  # bytes of audio sent to it
+        self.covered = position  # session seconds with text: the last committed word, or all once finished
+
+    @property
+    def transcribed_until(self) -> float:
+        return self.covered
 
     async def start(self) -> None:
         if not _take_slot():
@@ -286,6 +292,7 @@ class LocalUpstream:
     async def send(self, pcm: bytes) -> None:
         with self.lock:
             self.pending.append(pcm)
+            self.received += len(pcm)
             self.lock.notify()
 
     def context(self, text: str) -> None:
@@ -305,18 +312,22 @@ class LocalUpstream:
             self.lock.notify()
         await done
 
-    async def finish(self) -> None:
-        await self._stop()
+    async def finish(self, timeout: float = 30.0) -> None:
+        """Decode what is left (all of it is then committed) and stop; a
+        decode that does not end in `timeout` leaves the rest without text."""
+        await self._stop(timeout)
 
     async def close(self) -> None:
-        await self._stop()
+        await self._stop(30.0)
 
-    async def _stop(self) -> None:
+    async def _stop(self, timeout: float) -> None:
         with self.lock:
             self.stopping = True
             self.lock.notify()
         if self.thread is not None:
-            await asyncio.to_thread(self.thread.join, 30)
+            await asyncio.to_thread(self.thread.join, timeout)
+            if not self.thread.is_alive() and self.finished_cleanly:
+                self.covered = self.position + self.received / 2 / SAMPLE_RATE
             self.thread = None
             await self.events.put(None)
             if self.pump is not None:
@@ -330,6 +341,8 @@ class LocalUpstream:
             _give_slot()
 
     # --- worker thread -----------------------------------------------------------
+
+    finished_cleanly = False  # the worker decoded everything it was sent and stopped
 
     def _run(self, state: LocalAgreement) -> None:
         fresh = 0
@@ -348,6 +361,7 @@ class LocalUpstream:
                 if stopping:
                     if len(state.audio):
                         self._decode(state, final=True)
+                    self.finished_cleanly = True
                     self._post(Flushed(commits))
                     return
                 if commits:
@@ -371,6 +385,7 @@ class LocalUpstream:
         agreed, partial = state.step(final=final)
         self.decode_seconds.append(time.monotonic() - began)
         if agreed:
+            self.covered = max(self.covered, agreed[-1].end)
             self._post(
                 Committed(
                     text=" ".join(w.text for w in agreed),
@@ -381,6 +396,9 @@ class LocalUpstream:
                 )
             )
         self._post(Partial(partial))
+        with self.lock:  # audio it has not started on yet: how far behind the captions are
+            waiting = sum(len(pcm) for pcm in self.pending) / 2 / SAMPLE_RATE
+        self._post(Lag(waiting + self.decode_seconds[-1]))
 
     def _post(self, event) -> None:
         assert self.loop is not None  # started

@@ -26,6 +26,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,8 @@ class FakeScribe:
         self.audio_duration: float | None = None  # seconds reported; None: derived from the file size
         self.channels = 2  # channels reported with use_multi_channel
         self.detected_language = "en"  # what realtime sessions report with include_language_detection
+        # (pcm) -> [(word, start, end)]: transcribe what was uploaded (tests/fakes/speech.py's hear)
+        self.hear: Callable[..., list[tuple[str, float, float]]] | None = None
         self.webhook_delay = 0.05  # seconds before a webhook is sent (latency, when set, wins)
         self.deliver_webhooks = True
         self.pending: dict[str, dict] = {}  # webhook-mode transcripts still "processing"

@@ -152,11 +152,14 @@ async def read_form(request: web.Request, recorded: RecordedRequest) -> dict[str
         content_type = part.headers.get("Content-Type")
         if part.filename is not None:
             digest, size, head = hashlib.sha256(), 0, b""
+            kept = bytearray() if request.app["fake"].hear is not None else None
             while chunk := await part.read_chunk(1024 * 1024):
                 digest.update(chunk)
                 size += len(chunk)
                 if len(head) < 64:
                     head += chunk[: 64 - len(head)]
+                if kept is not None:
+                    kept += chunk
             value: Any = {
                 "filename": part.filename,
                 "content_type": content_type,
@@ -164,6 +167,8 @@ async def read_form(request: web.Request, recorded: RecordedRequest) -> dict[str
                 "sha256": digest.hexdigest(),
                 "head": head,
             }
+            if kept is not None:
+                value["data"] = bytes(kept)
         else:
             value = (await part.read(decode=False)).decode("utf-8")
         recorded.parts.append((name, value))
@@ -403,10 +408,29 @@ def render_format(request: dict, words: list[dict]) -> dict:
     }
 
 
-def build_response(fake, options: dict, file_size: int) -> dict:
+def heard_chunk(fake, options: dict, data: bytes) -> dict:
+    """With `fake.hear`: the words really in the uploaded 16 kHz PCM16 WAV."""
+    pcm = data[44:] if data[:4] == b"RIFF" else data
+    words: list[dict] = []
+    for text, start, end in fake.hear(pcm):
+        if words:
+            words.append({"text": " ", "start": words[-1]["end"], "end": start, "type": "spacing", "logprob": 0.0})
+        words.append({"text": text, "start": start, "end": end, "type": "word", "speaker_id": None, "logprob": -0.05})
+    return {
+        "language_code": options["language_code"] or "eng",
+        "language_probability": 0.98,
+        "text": "".join(word["text"] for word in words),
+        "words": words,
+        "audio_duration_secs": round(len(pcm) / 32000, 2),
+    }
+
+
+def build_response(fake, options: dict, file_size: int, data: bytes | None = None) -> dict:
+    transcription_id = secrets.token_urlsafe(15)[:20]
+    if data is not None and fake.hear is not None:
+        return {**heard_chunk(fake, options, data), "transcription_id": transcription_id}
     duration = fake.audio_duration or max(1.0, math.sqrt(max(file_size, 1)) / 50)
     script = fake.script or DEFAULT_SCRIPT
-    transcription_id = secrets.token_urlsafe(15)[:20]
     if options["use_multi_channel"]:
         channels = [chunk_for([script[i % len(script)]], options, duration, i) for i in range(fake.channels)]
         for chunk in channels:
@@ -473,7 +497,8 @@ class Handlers:
         file_info = (form.get("file") or [{}])[0]
         if options["source"] == "source_url":
             file_info = await fetch_source(fake, form["source_url"][0])
-        body = build_response(fake, options, file_info.get("size", 0) if isinstance(file_info, dict) else 0)
+        info = file_info if isinstance(file_info, dict) else {}
+        body = build_response(fake, options, info.get("size", 0), info.get("data"))
         request_id = secrets.token_hex(16)
         if options["enable_logging"]:
             fake.transcripts[body["transcription_id"]] = body

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from realtime import messages
 from realtime.relay import Ending, LiveOptions, LiveRelay, Segment
 from realtime.store import DatabaseStore
-from realtime.upstreams import Committed, Emit, Event, UpstreamError
+from realtime.upstreams import Committed, Emit, Event, Replay, UpstreamError
 
 
 class ScriptedUpstream:
@@ -26,6 +26,12 @@ class ScriptedUpstream:
         self.resume_audio = b""  # the recording's tail a resumed window starts with
         self.started = self.finished = self.closed = False
         self.commits = 0
+        self.covered = position  # session seconds with text (the ends of the commits said)
+        self.finish_timeout: float | None = None
+
+    @property
+    def transcribed_until(self) -> float:
+        return self.covered
 
     async def start(self) -> None:
         if self.script.refuse is not None:
@@ -45,10 +51,13 @@ class ScriptedUpstream:
         for event in self.script.on_commit:
             await self.emit(event)
 
-    async def finish(self) -> None:
-        """The last commit: what the test queued in `script.on_finish`."""
-        for event in self.script.on_finish:
-            await self.emit(event)
+    async def finish(self, timeout: float = 5.0) -> None:
+        """The last commit: what the test queued in `script.on_finish`; then
+        all the audio has text, unless `script.never_commits`."""
+        self.finish_timeout = timeout
+        await self.say(*self.script.on_finish)
+        if not self.script.never_commits:
+            self.covered = self.position + len(self.audio) / 32000
         self.finished = True
         await self.close()
 
@@ -57,6 +66,8 @@ class ScriptedUpstream:
 
     async def say(self, *events: Event) -> None:
         for event in events:
+            if isinstance(event, Committed):
+                self.covered = max(self.covered, event.end)
             await self.emit(event)
 
 
@@ -68,6 +79,7 @@ class Upstreams:
     refuse: UpstreamError | None = None  # start() raises this
     on_finish: list[Event] = field(default_factory=list)
     on_commit: list[Event] = field(default_factory=list)
+    never_commits: bool = False  # finish() leaves the audio without text
     flowing: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -83,6 +95,7 @@ class Upstreams:
         previous_text: str = "",
         keyterms: tuple[str, ...] = (),
         context: bytes = b"",
+        replay: Replay | None = None,
     ):
         self.keyterms = keyterms
         upstream = ScriptedUpstream(

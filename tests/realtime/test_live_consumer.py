@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import wave
+from datetime import timedelta
 
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from realtime.models import LiveSession, LiveStatus
 from tests.fakes.scribe import FakeScribe, Fault
@@ -75,7 +77,7 @@ async def test_scribe_session_relays_audio_in_order_and_captions_back_then_saves
     assert upstream.auth == "token" and bytes(upstream.audio) == b"".join(sent)
     query = dict(upstream.query)
     assert query["model_id"] == "scribe_v2_realtime" and query["audio_format"] == "pcm_16000"
-    assert query["commit_strategy"] == "vad" and query["include_timestamps"] == "true"
+    assert query["commit_strategy"] == "manual" and query["include_timestamps"] == "true"
     assert query["language_code"] == "en"
 
     transcript = await sync_to_async(saved)(ended["transcript"])
@@ -275,3 +277,62 @@ async def test_revoking_a_live_link_in_one_web_process_closes_its_viewer_in_anot
     logs = owners.logs() + viewers.logs()
     assert "WSCONNECTING /ws/live/view/sha256:" in logs  # the access log names the link by its hash prefix
     assert revoked.token not in logs and kept.token not in logs
+
+
+async def test_a_server_that_dies_mid_session_is_recovered_and_its_gap_filled_by_the_worker(
+    make_site, fake, cookie, user
+):
+    """Daphne is killed while a session streams (so its upstream dies with
+    it, unflushed audio and all). Recovery saves the session with everything
+    after the last text as a gap, and a real Celery worker fills it from the
+    recording: the transcript then reads as a batch transcription of the
+    same recording, and its page says which part was filled."""
+    from django.test import Client
+
+    from realtime import services
+    from tests.fakes import speech
+
+    fake.hear = speech.hear
+    running = await sync_to_async(make_site)(
+        worker=True, ELEVENLABS_API_KEY=fake.api_key, ELEVENLABS_BASE_URL=fake.base_url
+    )
+    pcm = speech.say(speech.script(20, sentence_words=5, seed=7))
+    async with LiveClient(running.base_url, cookie, query="engine=scribe&language=en") as client:
+        await client.wait_for("ready")
+        for frame in frames(pcm):
+            await client.ws.send(frame)
+            await asyncio.sleep(len(frame) / 32000 / 4)
+            if client.of_type("committed"):
+                fake.realtime.commit_delay = 10  # from the first text on, Scribe is stuck until after the kill
+        await asyncio.sleep(3)
+        running.processes[0].kill()  # Daphne dies mid-session
+        await client.wait_closed()
+    for _ in range(250):  # its upstream socket died with it (the fake sees it once it reads again)
+        if fake.realtime.open_sessions == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert fake.realtime.open_sessions == 0
+    await LiveSession.objects.aupdate(heartbeat=timezone.now() - timedelta(hours=1))
+    assert await sync_to_async(services.recover_stale_sessions)() == 1
+    session = await LiveSession.objects.aget()
+    assert session.gaps and session.status == LiveStatus.ENDED
+    for _ in range(300):  # the worker fills the gap
+        session = await LiveSession.objects.aget()
+        if not session.incomplete:
+            break
+        await asyncio.sleep(0.1)
+    assert not session.incomplete, running.logs()
+    transcript = await sync_to_async(saved)(session.transcript_id)
+    with default_storage.open(transcript.media.file.name, "rb") as handle, wave.open(handle) as wav:
+        batch = speech.text(wav.readframes(wav.getnframes())).split()
+    words = [w for w in transcript.result.data["words"] if w["type"] == "word"]
+    assert any(w.get("filled") for w in words) and any(not w.get("filled") for w in words)
+    assert speech.wer(batch, [w["text"] for w in words]) <= 3.0
+
+    def page() -> str:
+        client = Client()
+        client.force_login(user)
+        return client.get(f"/transcripts/{transcript.pk}/").content.decode()
+
+    html = await sync_to_async(page)()
+    assert "transcribed from the recording afterwards" in html and 'class="filled"' in html

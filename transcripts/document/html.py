@@ -54,7 +54,7 @@ def render_turns(data: dict) -> str:
             append(_escape(pending_space))
             pending_space = ""
         last_index = index
-        css = ' class="event"' if kind == "audio_event" else ""
+        css = ' class="event"' if kind == "audio_event" else (_FILLED if word.get("filled") else "")
         append(f'<span{css} data-i="{index}" data-s="{start:.2f}">{_escape(word["text"])}</span>')
     if turn_key is not None:
         parts[header_at] = parts[header_at].replace('data-last=""', f'data-last="{last_index}"', 1)
@@ -83,6 +83,9 @@ class Body:
 # Speaker names are <b> in the stored body; the owner's page turns them into
 # buttons (to reassign the turn), the share page keeps them as text.
 _SPEAKER_OPEN = '<b class="speaker">'
+# A live session's word that the live captions missed and a batch pass over
+# the recording filled in afterwards (realtime/gaps.py).
+_FILLED = ' class="filled" title="Not in the live captions: transcribed from the recording afterwards"'
 _SPEAKER_BUTTON = '<button type="button" class="speaker" data-role="reassign" title="Change the speaker of this turn">'
 # A lone unnamed speaker has no label; the owner still gets a way to split turns off.
 _UNLABELLED = '<i class="speaker unlabelled"></i>'

@@ -146,10 +146,15 @@ function onMessage(message) {
       $("live-partial").textContent = "";
       break;
     }
-    case "status":
-      setState(message.state === "connected" ? "live" : "reconnecting", message.state === "connected" ? "Live" : "Reconnecting…");
+    case "status": {
+      // "connected", "reconnecting", "behind" (the captions lag the speech: "Captions are N s behind.")
+      // or "finishing" (Stop waits for the captions of a backlog)
+      const states = { connected: ["live", "Live"], behind: ["behind", "Behind"], finishing: ["behind", "Finishing…"] };
+      const [name, label] = states[message.state] || ["reconnecting", "Reconnecting…"];
+      setState(name, label);
       say(message.message, "warning");
       break;
+    }
     case "error":
       if (message.code === "not_resumable") {
         state.session = null; // the reconnect after this close starts a new session
