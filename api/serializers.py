@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.models import WebhookDelivery, WebhookEndpoint
+from realtime import services as live_services
 from realtime.models import LiveLink, LiveSession
 from transcripts.models import Media, ShareLink, Status, Transcript
 
@@ -22,7 +23,17 @@ class MediaSerializer(serializers.ModelSerializer):
 class TranscriptSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=Status.choices)
     status_label = serializers.CharField(source="get_status_display")
-    language = serializers.CharField(source="language_code", help_text="Detected or chosen language ('' until known).")
+    notice = serializers.CharField(
+        source="waiting_notice",
+        read_only=True,
+        help_text="Why a queued job waits, e.g. 'Waiting: Scribe is busy, next try at 14:05' ('' otherwise).",
+    )
+    next_attempt_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When a waiting job is tried again."
+    )
+    language = serializers.CharField(
+        source="language_code", help_text="Detected or chosen language as a BCP 47 tag ('en', 'pt-BR'; '' until known)."
+    )
     engine_label = serializers.CharField()
     duration = serializers.FloatField(allow_null=True, help_text="Seconds.")
     live = serializers.SerializerMethodField(help_text="Made by a live session.")
@@ -36,6 +47,8 @@ class TranscriptSerializer(serializers.ModelSerializer):
             "title",
             "status",
             "status_label",
+            "notice",
+            "next_attempt_at",
             "progress",
             "error",
             "engine",
@@ -174,7 +187,9 @@ class LiveTokenSerializer(serializers.Serializer):
 class LiveSessionSerializer(serializers.ModelSerializer):
     status = serializers.CharField()
     duration = serializers.FloatField(help_text="Seconds recorded so far (final once ended).")
-    text = serializers.SerializerMethodField(help_text="The captions committed so far.")
+    text = serializers.SerializerMethodField(
+        help_text="The captions committed so far; once ended, the transcript's text as edited."
+    )
     transcript = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -183,11 +198,16 @@ class LiveSessionSerializer(serializers.ModelSerializer):
         fields = (*fields, "text", "transcript")
 
     def get_text(self, session: LiveSession) -> str:
-        return " ".join(text for text in session.segments.values_list("text", flat=True) if text)
+        return " ".join(text for text in live_services.viewer_text(session) if text)
 
 
 class LiveLinkCreateSerializer(serializers.Serializer):
-    expires = serializers.ChoiceField(choices=["", "1h", "1d", "7d"], required=False, default="")
+    expires = serializers.ChoiceField(
+        choices=["", "1h", "1d", "7d"],
+        required=False,
+        default="",
+        help_text="How long the link works; empty: the server's LIVE_LINK_HOURS (24 h by default). Every link expires.",
+    )
 
 
 class LiveLinkSerializer(TokenLinkSerializer):

@@ -9,7 +9,9 @@ Such a connection is authenticated by that token alone, its cookies
 ignored, so its Origin does not matter; the consumer finds `scope["user"]`
 set as usual (anonymous when the token is not valid) and needs no change.
 A single-use token is good only for the socket it was minted for, and a
-read-only API token opens none.
+read-only API token opens none. The Scribe-compatible socket takes tokens
+only: without one it is opened anonymous and answers Scribe's auth_error
+(as Scribe does), rather than being refused by the cookie side's checks.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from api.authentication import bearer_secret, token_user
 from api.models import SocketPurpose, SocketToken
 
 # The sockets an API client may open, and the single-use tokens each takes.
+SCRIBE_REALTIME = "/v1/speech-to-text/realtime"
 SOCKET_PURPOSES = {
     "/ws/live/": SocketPurpose.LIVE,
-    "/v1/speech-to-text/realtime": SocketPurpose.REALTIME_SCRIBE,
+    SCRIBE_REALTIME: SocketPurpose.REALTIME_SCRIBE,
 }
+TOKEN_ONLY = {SCRIBE_REALTIME}
 
 
 def header(scope: dict, name: bytes) -> str | None:
@@ -71,6 +75,8 @@ class TokenSocketAuth:
         if scope["type"] != "websocket":
             return await self.cookie_app(scope, receive, send)
         found = credentials(scope)
+        if found is None and scope["path"] in TOKEN_ONLY:
+            return await self.token_app({**scope, "user": AnonymousUser(), "auth": None}, receive, send)
         if found is None:
             return await self.cookie_app(scope, receive, send)
         user = await database_sync_to_async(user_for)(*found, scope["path"])

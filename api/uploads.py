@@ -15,7 +15,7 @@ from rest_framework import status
 
 from api import idempotency
 from api.problems import ApiProblem, bad_request, quota_problem
-from transcripts.forms import UploadOptionsForm
+from transcripts.forms import UploadOptionsForm, defaults_for
 from transcripts.media.limits import UploadRejected, UploadTooLarge, too_large_message
 from transcripts.models import Transcript
 from transcripts.quotas import QuotaExceeded
@@ -26,6 +26,8 @@ def options_form(data) -> UploadOptionsForm:
     A text field sent several times (key terms) is one value per line."""
     form = UploadOptionsForm()
     values = QueryDict(mutable=True)
+    sent_engine = data.getlist("engine") if hasattr(data, "getlist") else data.get("engine")
+    defaults = defaults_for(str(sent_engine[0]) if sent_engine else None)
     for name, field in form.fields.items():
         sent = data.getlist(name) if hasattr(data, "getlist") else data.get(name)
         if sent:
@@ -35,7 +37,9 @@ def options_form(data) -> UploadOptionsForm:
                 values.setlist(name, [str(item) for item in sent])
             continue
         initial = form.get_initial_for_field(field, name)
-        if isinstance(field, forms.BooleanField):
+        if name in defaults:  # what the page shows for the chosen engine
+            values[name] = defaults[name]
+        elif isinstance(field, forms.BooleanField):
             values[name] = "true" if initial else "false"
         elif initial not in (None, ""):
             values[name] = str(initial)

@@ -2,8 +2,8 @@
 other, each in its own process so none inherits another's warm caches.
 
 Each module prints its own numbers as ratios against a baseline measured in
-the same run. Some need services: transcript_page and scribe_concurrency use
-the Postgres named by DATABASE_URL where they say so in their docstrings.
+the same run. Some need services: transcript_page, scribe_concurrency and site_load use
+the Postgres named by DATABASE_URL (site_load Redis too) where they say so in their docstrings.
 """
 
 from __future__ import annotations
@@ -17,11 +17,17 @@ MODULES = [
     "resumable_upload",
     "transcript_page",
     "scribe_concurrency",
+    "scribe_storm",
     "live_local",
     "live_proxy",
     "api_overhead",
+    "scribe_realtime_decode",
     "login_flood",
+    "site_load",
     "isolated_decode",
+    "speakers",
+    "local_batched",
+    "live_browser",
 ]
 
 

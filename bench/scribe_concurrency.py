@@ -70,7 +70,16 @@ def children_cpu(pid: int) -> float:
     return total
 
 
-def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 1) -> dict:
+def run_batch(
+    fake,
+    *,
+    jobs: int,
+    pool: str,
+    concurrency: int,
+    processes: int = 1,
+    extra_env: dict | None = None,
+    on_start=None,
+) -> dict:
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.files.base import ContentFile
@@ -78,6 +87,7 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
 
     from tests import support
     from transcripts.engines import TranscriptionOptions
+    from transcripts.engines.registry import queue_for
     from transcripts.jobs.queue import enqueue
     from transcripts.models import Media, Status, Transcript
 
@@ -101,21 +111,24 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
         Transcript(owner=user, media=media, title=f"bench {i}", engine="scribe", options=options, duration=60)
         for i in range(jobs)
     )
-    env = support.process_env(
+    overrides = dict(
         DATABASE_URL=os.environ["DATABASE_URL"],
         REDIS_URL=os.environ["REDIS_URL"],
         DATA_DIR=str(settings.DATA_DIR),
         ELEVENLABS_API_KEY=fake.api_key,
         ELEVENLABS_BASE_URL=fake.base_url,
-        SCRIBE_MAX_CONCURRENCY=str(max(concurrency, 1)),
+        # The account's limit, shared by every worker process (transcripts/engines/scribe/slots.py).
+        SCRIBE_MAX_CONCURRENCY=str(max(concurrency * processes, 1)),
         LOG_LEVEL="WARNING",
         JOB_DB_CONNECTIONS="10",
         # As deployed: DEBUG keeps every SQL query in memory, which costs CPU on each one.
         DEBUG="false",
         SECRET_KEY="bench-" + "x" * 50,
     )
+    overrides.update(extra_env or {})
+    env = support.process_env(**overrides)
     workers = [
-        support.start_worker(env, "scribe", concurrency=concurrency, pool=pool, name=f"bench-{pool}-{i}")
+        support.start_worker(env, queue_for("scribe"), concurrency=concurrency, pool=pool, name=f"bench-{pool}-{i}")
         for i in range(processes)
     ]
     try:
@@ -123,6 +136,8 @@ def run_batch(fake, *, jobs: int, pool: str, concurrency: int, processes: int = 
         before = len(fake.stt_requests())
         cpu_before = sum(children_cpu(worker.popen.pid) for worker in workers)
         started = time.monotonic()
+        if on_start is not None:
+            on_start()  # the workers are up: a scenario starts now (bench/scribe_storm.py)
         for row in rows:
             enqueue(row)
         enqueued = time.monotonic() - started

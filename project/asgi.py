@@ -14,10 +14,15 @@ django_asgi_app = SpoolingASGIHandler()
 
 # Imported after Django is set up: the consumers import models.
 from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from project.proxy import TrustedProxyHeaders  # noqa: E402
 from project.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": BodySizeGuard(django_asgi_app), "websocket": websocket_application})
+application = TrustedProxyHeaders(
+    ProtocolTypeRouter({"http": BodySizeGuard(django_asgi_app), "websocket": websocket_application}),
+    settings.TRUSTED_PROXIES,
+)
 
 # What is loaded by now lives as long as the process: move it out of the
 # garbage collector's full passes, which otherwise scan it all and stall every

@@ -7,6 +7,7 @@ of surfacing as odd behaviour later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 
@@ -126,3 +127,14 @@ def env_numbers(name: str) -> dict[str, float]:
         if not key.strip() or numbers[key.strip()] < 0:
             raise _refuse(name, value or "", "name=number pairs such as scribe=600,local=3000")
     return numbers
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Addresses and networks, comma-separated (`10.0.0.5,172.30.0.0/16,::1`)."""
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise _refuse(name, item, "IP addresses or networks such as 10.0.0.5 or 172.30.0.0/16") from None
+    return networks

@@ -15,6 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from project import secret_key
 from project.deploy import explicit_variables, refuse_unsafe_production
 from project.env import (
     env_bool,
@@ -23,6 +24,7 @@ from project.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_numbers,
     env_str,
     env_url,
@@ -31,14 +33,28 @@ from project.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 
-DEBUG = env_bool("DEBUG", True)
+# Development mode (Django's technical error pages, files reloaded as they
+# change): only when asked for, `make dev` or DEBUG=true.
+DEBUG = env_bool("DEBUG", False)
+# Embedded: nothing points the site at a service (a database server, Redis,
+# a bucket), so it is one machine (`make run`): served on plain HTTP, its
+# key kept in DATA_DIR. Anything else is a team's deployment ("production"
+# when DEBUG is off), whose processes on every machine share one key.
+EMBEDDED = not any(env_str(name) for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "S3_BUCKET"))
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if EMBEDDED:
+        SECRET_KEY = secret_key.load_or_create(DATA_DIR / "secret_key")
+    elif DEBUG:
+        SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
+    else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# The reverse proxies in front of the site (addresses or networks): only
+# from these are X-Forwarded-For/-Proto/-Host believed (project/proxy.py);
+# from anyone else they are removed. Empty: no proxy is trusted.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -97,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.signup_links",
             ],
         },
     },
@@ -184,8 +201,9 @@ AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 # A refused login or reset is answered after this pause, which slows a
 # flood from each connection down to a trickle (accounts/throttle.py).
 REFUSED_LOGIN_DELAY_SECONDS = 2.0
-# Behind a reverse proxy the client's address must reach Django as
-# REMOTE_ADDR (see TRUSTED_PROXIES), or every person shares the proxy's.
+# Behind a reverse proxy the client's address reaches Django as REMOTE_ADDR
+# from a trusted proxy's X-Forwarded-For (TRUSTED_PROXIES, project/proxy.py);
+# never read from a header here, which anyone could forge.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 # Password-reset requests: per address and per client (accounts/throttle.py).
 PASSWORD_RESET_RATE_PER_ADDRESS = "3/h"  # noqa: S105 (a rate, not a password)
@@ -207,7 +225,15 @@ USE_TZ = True
 # --- files ------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
-STATIC_ROOT = DATA_DIR / "static"
+# Where collectstatic puts the files a production web server serves: beside
+# the code (in the image, not on the data volume), so an upgrade's assets
+# are never shadowed by an older copy.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolve()
+# Embedded and in development, WhiteNoise serves the files straight from
+# their folders: nothing to collect, always those of the code running.
+# Production serves the collected copies (hashed names, compressed, cached
+# for a year).
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 MEDIA_ROOT = DATA_DIR / "media"
 # Every temporary file (request bodies spooled by Twisted and Django, upload
 # handler files, live recordings spooled for object storage) goes here, never
@@ -247,9 +273,9 @@ if S3_BUCKET:
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if WHITENOISE_USE_FINDERS
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 
@@ -278,9 +304,16 @@ TASK_TIME_LIMIT_SECONDS = env_int("TASK_TIME_LIMIT", 6 * 3600, minimum=60)
 EXTRA_ENGINES = env_list("EXTRA_ENGINES")
 
 # --- local engine -------------------------------------------------------------
-LOCAL_STT_MODEL = env_str("LOCAL_STT_MODEL")  # empty: the bundled tiny.en
+# Empty: the bundled tiny.en; else a CTranslate2 model directory, or a
+# faster-whisper model name fetched into DATA_DIR/models by `fetch_model`.
+LOCAL_STT_MODEL = env_str("LOCAL_STT_MODEL")
 LOCAL_STT_THREADS = env_int("LOCAL_STT_THREADS", 1, minimum=1)
-LOCAL_STT_COMPUTE_TYPE = env_str("LOCAL_STT_COMPUTE_TYPE", "int8")
+LOCAL_STT_DEVICE = env_choice("LOCAL_STT_DEVICE", "auto", ("auto", "cpu", "cuda"))
+LOCAL_STT_COMPUTE_TYPE = env_str("LOCAL_STT_COMPUTE_TYPE", "auto")  # auto: int8 on CPU, float16 on CUDA
+# 0: one window at a time (fastest on a small CPU); N: faster-whisper's batched pipeline.
+LOCAL_STT_BATCH_SIZE = env_int("LOCAL_STT_BATCH_SIZE", 0, minimum=0)
+# Offline speaker identification (the speakers extra): auto = on when installed.
+LOCAL_SPEAKERS = env_choice("LOCAL_SPEAKERS", "auto", ("auto", "off"))
 LOCAL_STT_CONCURRENCY = env_int("LOCAL_STT_CONCURRENCY", 0, minimum=0)  # 0: cores
 LOCAL_STT_BEAM_SIZE = env_int("LOCAL_STT_BEAM_SIZE", 1, minimum=1)
 
@@ -289,7 +322,25 @@ ELEVENLABS_API_KEY = env_str("ELEVENLABS_API_KEY")
 ELEVENLABS_BASE_URL = env_url("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io", schemes=("http", "https"))
 SCRIBE_MODEL = env_str("SCRIBE_MODEL", "scribe_v2")
 SCRIBE_REALTIME_MODEL = env_str("SCRIBE_REALTIME_MODEL", "scribe_v2_realtime")
-SCRIBE_MAX_CONCURRENCY = env_int("SCRIBE_MAX_CONCURRENCY", 40, minimum=1)
+# The Scribe account's concurrency limit, shared by every worker on every host
+# (a Redis semaphore with leases). Set it to your plan's limit; the default
+# fits the smallest paid plan (Starter, 12).
+SCRIBE_MAX_CONCURRENCY = env_int("SCRIBE_MAX_CONCURRENCY", 12, minimum=1)
+# Privacy at ElevenLabs: ask Scribe to keep nothing (enable_logging=false, an
+# enterprise feature) for every request; each upload can also ask for it.
+SCRIBE_ZERO_RETENTION = env_bool("SCRIBE_ZERO_RETENTION", False)
+# Delete Scribe's copy of a transcript once ours is stored (and always when
+# the user deletes the transcript).
+SCRIBE_DELETE_AFTER_STORE = env_bool("SCRIBE_DELETE_AFTER_STORE", True)
+# A slot of a worker that died comes back after this long.
+SCRIBE_SLOT_LEASE_SECONDS = env_float("SCRIBE_SLOT_LEASE_SECONDS", 60, minimum=1)
+# A job that finds every slot taken is queued again after about this long.
+SCRIBE_SLOT_WAIT_SECONDS = env_float("SCRIBE_SLOT_WAIT_SECONDS", 2, minimum=0.01)
+# A provider that refuses work (429, 5xx) is waited for with growing backoff
+# (base, doubling up to the max) for this long before a job fails.
+JOB_BUSY_BUDGET_SECONDS = env_float("JOB_BUSY_BUDGET_SECONDS", 6 * 3600, minimum=0)
+JOB_BUSY_BACKOFF_SECONDS = env_float("JOB_BUSY_BACKOFF_SECONDS", 5, minimum=0.01)
+JOB_BUSY_BACKOFF_MAX_SECONDS = env_float("JOB_BUSY_BACKOFF_MAX_SECONDS", 300, minimum=0.01)
 # Threads of the Scribe worker: each waits on one request, so this can be high.
 SCRIBE_WORKER_THREADS = env_int("SCRIBE_WORKER_THREADS", 50, minimum=1)
 SCRIBE_WEBHOOK_SECRETS = env_list("SCRIBE_WEBHOOK_SECRET")
@@ -314,20 +365,32 @@ LIVE_MAX_SESSIONS_PER_USER = env_int("LIVE_MAX_SESSIONS_PER_USER", 2, minimum=1)
 # Largest binary frame a browser may send (16 kHz PCM16 is 32 KB/s).
 LIVE_MAX_FRAME_BYTES = env_int("LIVE_MAX_FRAME_BYTES", 65536, minimum=1024)
 # Audio held per socket while the upstream is slow; past it the socket closes (1013).
+# Also the caption lag (text behind the audio sent) past which live captions
+# pause: the recording goes on and the rest is transcribed from it at the end.
 LIVE_MAX_BUFFER_SECONDS = env_float("LIVE_MAX_BUFFER_SECONDS", 5, minimum=0.5)
+# Caption lag from which the page says "Captions are N s behind".
+LIVE_LAG_NOTICE_SECONDS = env_float("LIVE_LAG_NOTICE_SECONDS", 3, minimum=0.5)
+# On Stop, how long the server waits for the speech service's last text (the
+# backlog of a slow service included) before it saves what it has and fills
+# the rest from the recording in a batch pass.
+LIVE_STOP_WAIT_SECONDS = env_float("LIVE_STOP_WAIT_SECONDS", 60, minimum=1)
 # A socket that sends no audio this long is closed.
 LIVE_IDLE_TIMEOUT = env_float("LIVE_IDLE_TIMEOUT", 30, minimum=1)
 # Longest live session; the session ends (and is saved) when it is reached.
 LIVE_MAX_SESSION_SECONDS = env_float("LIVE_MAX_SESSION_SECONDS", 4 * 3600, minimum=10)
 # Local-engine live sessions per process (each needs most of a core).
 LIVE_LOCAL_MAX_SESSIONS = env_int("LIVE_LOCAL_MAX_SESSIONS", 2, minimum=0)
+# Local-engine live sessions one user may have open at once, across the site,
+# so that one account cannot hold every local slot.
+LIVE_LOCAL_SESSIONS_PER_USER = env_int("LIVE_LOCAL_SESSIONS_PER_USER", 1, minimum=1)
+# A session sending nothing but silence this long is stopped and saved (a
+# forgotten tab must not hold a slot and spend minutes).
+LIVE_SILENCE_TIMEOUT = env_float("LIVE_SILENCE_TIMEOUT", 300, minimum=1)
+# How long a live viewer link works (a link always expires; 1 h, 1 day and 7 days can be chosen).
+LIVE_LINK_HOURS = env_float("LIVE_LINK_HOURS", 24, minimum=0.1)
 # CPU threads per local live session: a decode is on the critical path of the
 # caption lag, and two threads nearly halve it on a 2-core machine.
 LIVE_LOCAL_THREADS = env_int("LIVE_LOCAL_THREADS", 2, minimum=1)
-# How long a page coming back after a dropped connection waits for the server
-# to let go of the old one (it finishes with the upstream first) before the
-# session is given up and a new one started.
-LIVE_RESUME_WAIT_SECONDS = env_float("LIVE_RESUME_WAIT_SECONDS", 10, minimum=0)
 # An active session whose consumer has not been seen this long is recovered (saved as ended).
 LIVE_STALE_SECONDS = env_int("LIVE_STALE_SECONDS", 120, minimum=10)
 # With object storage, the live recording is saved to the bucket this often
@@ -391,6 +454,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 BROKER_DIR = DATA_DIR / "broker"
 # Without a shared channel layer the progress consumer watches the database.
 PROGRESS_POLL_SECONDS = env_float("PROGRESS_POLL_SECONDS", 0 if REDIS_URL else 1.0, minimum=0)
+# Progress is best-effort: one push to the browsers is given up after this long.
+PROGRESS_PUBLISH_TIMEOUT_SECONDS = env_float("PROGRESS_PUBLISH_TIMEOUT_SECONDS", 5, minimum=0.1)
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -424,16 +489,20 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Verbatim <noreply@localhost>")
 
 # --- security in production -----------------------------------------------------
+# HTTPS behind a proxy is told by the proxy (TRUSTED_PROXIES), which sets the
+# request's scheme: no SECURE_PROXY_SSL_HEADER, which would believe anyone.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    # Asking browsers to hard-code HTTPS for the domain (hstspreload.org) is
-    # hard to undo and covers every subdomain: the operator opts in.
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # Production sits behind TLS; the embedded mode is plain HTTP on one
+    # machine unless its operator puts TLS in front and says so here.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not EMBEDDED)
+    if SECURE_SSL_REDIRECT or not EMBEDDED:
+        SESSION_COOKIE_SECURE = True
+        CSRF_COOKIE_SECURE = True
+        SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+        # Asking browsers to hard-code HTTPS for the domain (hstspreload.org) is
+        # hard to undo and covers every subdomain: the operator opts in.
+        SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 # HSTS preload is the operator's choice (SECURE_HSTS_PRELOAD), not a deployment warning.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]

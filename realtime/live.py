@@ -14,6 +14,7 @@ import re
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from realtime import messages
 from realtime.inboxless import InboxlessConsumer
@@ -21,7 +22,9 @@ from realtime.relay import Ending, LiveOptions, LiveRelay, Segment
 from realtime.services import LiveRefused
 from realtime.store import DatabaseStore
 from realtime.viewers import GroupViewers
-from transcripts.engines.registry import default_engine
+from transcripts.engines.base import TranscriptionOptions
+from transcripts.engines.registry import capabilities, default_engine, label
+from transcripts.forms import parse_keyterms
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +50,42 @@ def live_options(scope) -> LiveOptions:
         engine = default_engine()
     language = query.get("language", "").lower()
     shown = query.get("shown", "")
+    language = language if LANGUAGE.match(language) else ""
     return LiveOptions(
         engine,
-        language if LANGUAGE.match(language) else "",
+        language or capabilities(engine).default_language() or "",
         query.get("resume", ""),
         int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 10 else None,
+        live_keyterms(query.get("keyterms", "")),
     )
+
+
+# Every key term is a parameter of the Scribe socket's URL: keep it short.
+LIVE_KEYTERMS_MAX = 100
+
+
+def live_keyterms(text: str) -> tuple[str, ...]:
+    """The page checks key terms as it sends them; a term that still breaks
+    Scribe's limits (or too many) is dropped rather than failing the session."""
+    try:
+        return tuple(parse_keyterms(text[:8000], limit=LIVE_KEYTERMS_MAX))
+    except ValidationError:
+        return tuple(term for term in (t.strip() for t in text.split(",")) if _usable(term))[:LIVE_KEYTERMS_MAX]
+
+
+def _usable(term: str) -> bool:
+    try:
+        return bool(parse_keyterms(term))
+    except ValidationError:
+        return False
+
+
+def refusal(options: LiveOptions) -> str | None:
+    """Why the engine cannot caption in the language asked for, if it cannot."""
+    offers = capabilities(options.engine)
+    if options.language and options.language not in offers.languages:
+        return offers.refusals(TranscriptionOptions(language=options.language), label(options.engine))["language"]
+    return None
 
 
 class LiveConsumer(InboxlessConsumer):
@@ -66,11 +99,17 @@ class LiveConsumer(InboxlessConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)  # before accept: the handshake is refused
             return
         await self.accept()
+        options = live_options(self.scope)
+        unsupported = refusal(options)
+        if unsupported:
+            await self.error("unsupported_language", unsupported)
+            await self.close(code=CLOSE_REFUSED)
+            return
         self.relay = LiveRelay(
             store=DatabaseStore(), sink=self, viewers=lambda session: GroupViewers(self.channel_layer, session)
         )
         try:
-            await self.relay.start(user, live_options(self.scope))
+            await self.relay.start(user, options)
         except LiveRefused as refused:
             await self.error(refused.code, str(refused))
             await self.close(code=CLOSE_REFUSED)
@@ -110,7 +149,7 @@ class LiveConsumer(InboxlessConsumer):
     async def partial(self, text: str) -> None:
         await self.send_json(messages.partial(text))
 
-    async def committed(self, segment: Segment) -> None:
+    async def committed(self, segment: Segment, words: list[dict] | None = None) -> None:
         await self.send_json(messages.committed(segment))
 
     async def status(self, state: str, message: str) -> None:

@@ -3,8 +3,6 @@ one place."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from django.urls import reverse
 
 from realtime.relay import LiveOptions, Segment
@@ -25,7 +23,13 @@ def partial(text: str) -> dict:
 
 
 def committed(segment: Segment) -> dict:
-    return {"type": "committed", **dataclasses.asdict(segment)}
+    return {
+        "type": "committed",
+        "index": segment.index,
+        "text": segment.text,
+        "start": segment.start,
+        "end": segment.end,
+    }
 
 
 def status(state: str, message: str) -> dict:
@@ -45,3 +49,8 @@ VIEWERS_ENDED = {"type": "ended"}
 
 def backlog(segments: list[str], *, ended: bool) -> dict:
     return {"type": "backlog", "segments": segments, "ended": ended}
+
+
+def transcript(text: str) -> dict:
+    """To viewers of an ended session: its transcript was edited; this is its text now."""
+    return {"type": "transcript", "text": text}

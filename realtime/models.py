@@ -46,8 +46,17 @@ class LiveSession(models.Model):
     started = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Session seconds up to which the speech service has given text for all
+    # the audio it was sent (what recovery knows of a session whose server died).
+    transcribed_until = models.FloatField(default=0)
+    # Parts of the recording that got no live text: [{"start", "end", "filled"}],
+    # session seconds. They make the session incomplete until a batch pass
+    # over the recording fills them (realtime/gaps.py).
+    gaps = models.JSONField(default=list, blank=True)
+    # Deleting the transcript deletes the session with its segments and viewer
+    # links: nothing is left that still shows the words.
     transcript = models.OneToOneField(
-        "transcripts.Transcript", null=True, blank=True, on_delete=models.SET_NULL, related_name="live_session"
+        "transcripts.Transcript", null=True, blank=True, on_delete=models.CASCADE, related_name="live_session"
     )
 
     class Meta:
@@ -64,6 +73,10 @@ class LiveSession(models.Model):
     def duration(self) -> float:
         return self.audio_bytes / BYTES_PER_SECOND
 
+    @property
+    def incomplete(self) -> bool:
+        return any(not gap.get("filled") for gap in self.gaps)
+
 
 class LiveSegment(models.Model):
     """One committed piece of text, saved the moment the upstream commits it."""
@@ -74,6 +87,8 @@ class LiveSegment(models.Model):
     words = models.JSONField(null=True, blank=True)  # canonical word tokens, session-relative times
     start = models.FloatField(default=0)
     end = models.FloatField(default=0)
+    # The language the engine detected for this segment ('' when it did not say).
+    language = models.CharField(max_length=16, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -91,3 +106,12 @@ class LiveLink(TokenLink):
 
     def __str__(self) -> str:
         return f"Live link {self.pk} for {self.session_id}"
+
+    def revoke(self) -> bool:
+        """Revoked, and its connected viewers closed (in every process)."""
+        from realtime import links
+
+        revoked = super().revoke()
+        if revoked:
+            links.tell_after_commit(links.link_group(self.pk), links.CLOSED)
+        return revoked

@@ -34,11 +34,16 @@ class Member(Protocol):
 
     def on_release(self) -> None: ...
 
+    @property
+    def recorded_seconds(self) -> float: ...
+
+    def on_over_quota(self, message: str) -> None: ...
+
 
 def period() -> float:
     # Tests use idle timeouts shorter than a heartbeat.
     beat = services.HEARTBEAT_SECONDS
-    return beat if settings.LIVE_IDLE_TIMEOUT > beat else 0.5
+    return beat if min(settings.LIVE_IDLE_TIMEOUT, settings.LIVE_SILENCE_TIMEOUT) > beat else 0.5
 
 
 class Pulse:
@@ -71,12 +76,15 @@ class Pulse:
 
     async def beat_once(self) -> None:
         members = list(self.members)
-        beat = await database_sync_to_async(services.heartbeat)([member.session_id for member in members])
+        recorded = {member.session_id: member.recorded_seconds for member in members}
+        beat = await database_sync_to_async(services.heartbeat)(list(recorded), recorded)
         for member in members:
             if member in self.members:  # not ended during the query
                 member.on_heartbeat(member.session_id in beat.watched)
                 if member.session_id in beat.released:
                     member.on_release()
+                elif member.session_id in beat.over_quota:
+                    member.on_over_quota(beat.over_quota[member.session_id])
 
 
 _pulses: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pulse] = weakref.WeakKeyDictionary()

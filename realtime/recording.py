@@ -21,6 +21,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import builtins
 import contextlib
 import logging
 import os
@@ -72,8 +74,17 @@ class RecordingWriter:
     def write(self, pcm: bytes) -> None:
         raise NotImplementedError
 
+    async def read(self, start: int, end: int) -> builtins.bytes:
+        """Audio bytes [start, end) of the recording (offsets into its PCM,
+        not the file): what an upstream replays after a reconnect."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
+
+    def tail(self, size: int) -> builtins.bytes:
+        """The last `size` bytes of audio recorded (b"" where it is not at hand)."""
+        return b""
 
 
 def finalize(name: str) -> tuple[int, int, str]:
@@ -119,9 +130,28 @@ class LocalRecording(RecordingWriter):
         self.file.write(pcm)
         self.bytes += len(pcm)
 
+    async def read(self, start: int, end: int) -> builtins.bytes:
+        if not self.file.closed:
+            self.file.flush()  # here, on the loop that writes; the read can go to a thread
+        return await asyncio.to_thread(self._read, start, end)
+
+    def _read(self, start: int, end: int) -> builtins.bytes:
+        with open(self.path, "rb") as handle:
+            handle.seek(HEADER_BYTES + start)
+            return handle.read(max(end - start, 0))
+
     def close(self) -> None:
         if not self.file.closed:
             self.file.close()
+
+    def tail(self, size: int) -> builtins.bytes:
+        size = min(size - size % 2, self.bytes)
+        if size <= 0:
+            return b""
+        self.file.flush()
+        with self.path.open("rb") as wav:
+            wav.seek(HEADER_BYTES + self.bytes - size)
+            return wav.read(size)
 
 
 def finalize_local(name: str) -> tuple[int, int, str]:
@@ -270,6 +300,25 @@ class BucketRecording(RecordingWriter):
         if len(self.pending) >= self.checkpoint_bytes and (self.job is None or self.job.done()):
             offset, data = self._take_pending()
             self.job = _uploads.submit(self._save, offset, data)
+
+    async def read(self, start: int, end: int) -> builtins.bytes:
+        """From the pieces in the bucket and what is still in memory. (Audio
+        already folded into a multipart part is not read back: only an
+        uncommitted stretch longer than S3_PART_SIZE would reach it.)"""
+        start, end = start + HEADER_BYTES, end + HEADER_BYTES
+        pending_start, pending = self.saved, bytes(self.pending)
+        job = self.job
+        if job is not None:
+            with contextlib.suppress(Exception):  # its bytes are then missing, as they are from the bucket
+                await asyncio.wrap_future(job)
+        stored = b""
+        if start < pending_start:
+            stored = await asyncio.to_thread(self._read_stored, start, min(end, pending_start))
+        return stored + pending[max(start - pending_start, 0) : max(end - pending_start, 0)]
+
+    def _read_stored(self, start: int, end: int) -> builtins.bytes:
+        with self.lock:
+            return self.state.read(start, end)
 
     def close(self) -> None:
         """Save what is buffered before returning: the session's next

@@ -12,8 +12,18 @@ local engine), a `Store` (the database side, realtime/store.py) and a
 Audio from the page lands in a bounded buffer (LIVE_MAX_BUFFER_SECONDS)
 drained by a pump task, because Daphne queues inbound frames without bound:
 when the upstream is slow the relay ends with BUFFER_FULL instead of
-growing. Every accepted frame is also appended to the session's WAV, and
-every committed segment is saved as it arrives. A page that drops (rather
+growing. Every accepted frame is also appended to the session's WAV (which
+the upstream reads back to replay what was not committed after a
+reconnect), and every committed segment is saved as it arrives.
+
+No audio is left without text. The upstream reports how far its text lags
+the audio (`Lag`): past LIVE_LAG_NOTICE_SECONDS the page is told "Captions
+are N s behind"; past LIVE_MAX_BUFFER_SECONDS the captions pause (the
+upstream finishes its backlog, the recording goes on). Stop waits up to
+LIVE_STOP_WAIT_SECONDS for the last text. Whatever part of the recording
+the upstream never gave text for is, at the end, a gap: the page is told,
+the session is saved incomplete, and a batch pass fills it from the
+recording (realtime/gaps.py). A page that drops (rather
 than closes) leaves its session detached, to be resumed with the segment
 numbering carried on; a connection still holding it is asked to hand it
 over (at once in this process, at its next heartbeat in another).
@@ -22,24 +32,28 @@ over (at once in this process, at its next heartbeat in another).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol
 
 from django.conf import settings
 
+from realtime import gaps
 from realtime.pulse import pulse
 from realtime.recording import RecordingWriter
-from realtime.services import LiveRefused, Opened, SessionBusy
+from realtime.services import RESUME_WAIT_SECONDS, LiveRefused, Opened, SessionBusy
+from realtime.silence import is_silence
 from realtime.upstreams import (
     Committed,
     Event,
     Failure,
+    Lag,
     Partial,
     Status,
     Upstream,
@@ -49,10 +63,13 @@ from realtime.upstreams import (
 )
 from transcripts.media.pcm import BYTES_PER_SECOND
 
+# The recording's last seconds given to a resumed session's upstream as
+# context (the local engine hears them again; Scribe takes text instead).
+RESUME_CONTEXT_SECONDS = 4.0
+
 log = logging.getLogger(__name__)
 
 RESUME_POLL_SECONDS = 0.2
-STOP_DRAIN_SECONDS = 5.0  # the page pressed stop: its last audio still goes upstream
 # After a drop or a hand-over the upstream is finished within Daphne's
 # application close timeout (10 s), after which Daphne cancels the consumer.
 DROP_DRAIN_SECONDS = 3.0
@@ -64,6 +81,7 @@ class LiveOptions(NamedTuple):
     language: str
     resume: str = ""  # the session to go on with, after a dropped connection
     shown: int | None = None  # committed segments the resuming page has shown
+    keyterms: tuple[str, ...] = ()  # names and jargon to listen for (Scribe), as on the upload page
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,14 @@ class Segment:
     text: str
     start: float
     end: float
+    language: str = ""  # what the engine detected, when it says
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A client's commit, queued in the audio buffer behind the audio before it."""
+
+    done: Callable[[], Awaitable[None]]
 
 
 class RelayState(enum.Enum):
@@ -86,6 +112,8 @@ class RelayState(enum.Enum):
 class Ending(enum.Enum):
     STOP = "stop"  # the page pressed stop
     IDLE = "idle"  # no audio for LIVE_IDLE_TIMEOUT
+    SILENCE = "silence"  # nothing but silence for LIVE_SILENCE_TIMEOUT
+    QUOTA = "quota"  # the session took its owner over a quota (realtime/metering.py)
     SESSION_LIMIT = "session_limit"  # the recording reached LIVE_MAX_SESSION_SECONDS
     UPSTREAM_FAILED = "upstream_failed"  # a fatal error from the speech service
     BUFFER_FULL = "buffer_full"  # the upstream fell LIVE_MAX_BUFFER_SECONDS behind
@@ -94,6 +122,7 @@ class Ending(enum.Enum):
     DROPPED = "dropped"  # the page's connection broke: detach, for it to resume
     PAGE_LEFT = "page_left"  # the page closed its socket on purpose: save
     HANDED_OVER = "handed_over"  # the page resumed the session on another connection
+    CLIENT_ERROR = "client_error"  # an API client broke its protocol (it was told why): keep what came before
 
 
 @dataclass(frozen=True)
@@ -117,6 +146,22 @@ PLANS: dict[Ending, Plan] = {
         ("idle", "No audio arrived for a while, so the session was stopped and saved."),
         "commit",
         "end",
+        tells_ended=True,
+    ),
+    Ending.SILENCE: Plan(
+        (
+            "silence",
+            "Nothing but silence arrived for a while (is the microphone muted?), so the session was stopped and saved.",
+        ),
+        "commit",
+        "end",
+        tells_ended=True,
+    ),
+    Ending.QUOTA: Plan(
+        ("quota", "You reached your quota, so the live session was stopped and saved."),
+        "commit",
+        "end",
+        saves_error=True,
         tells_ended=True,
     ),
     Ending.SESSION_LIMIT: Plan(
@@ -148,6 +193,7 @@ PLANS: dict[Ending, Plan] = {
     Ending.DROPPED: Plan(None, "bounded", "detach", closes=False),
     Ending.PAGE_LEFT: Plan(None, "bounded", "end", closes=False),
     Ending.HANDED_OVER: Plan(None, "bounded", "detach", taken_over=True),
+    Ending.CLIENT_ERROR: Plan(None, "commit", "end", saves_error=True),
 }
 
 
@@ -162,11 +208,17 @@ class Store(Protocol):
 
     async def watched(self, session_id: int) -> bool: ...
 
-    async def append(self, session_id: int, segment: Segment, words: list[dict] | None) -> None: ...
+    async def append(
+        self, session_id: int, segment: Segment, words: list[dict] | None, transcribed_until: float | None = None
+    ) -> None: ...
 
-    async def end(self, session_id: int, *, error: str) -> int | None: ...
+    async def end(
+        self, session_id: int, *, error: str, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> int | None: ...
 
-    async def detach(self, session_id: int) -> None: ...
+    async def detach(
+        self, session_id: int, *, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> None: ...
 
 
 class Sink(Protocol):
@@ -176,7 +228,7 @@ class Sink(Protocol):
 
     async def partial(self, text: str) -> None: ...
 
-    async def committed(self, segment: Segment) -> None: ...
+    async def committed(self, segment: Segment, words: list[dict] | None = None) -> None: ...
 
     async def status(self, state: str, message: str) -> None: ...
 
@@ -210,16 +262,21 @@ class LiveRelay:
         self.store, self.sink, self.viewers_for, self.upstreams, self.clock = store, sink, viewers, upstreams, clock
         self.viewers: Viewers | None = None
         self.state = RelayState.OPENING
-        self.buffer: deque[bytes] = deque()
+        self.buffer: deque[bytes | Commit] = deque()
         self.buffered = 0
         self.wake = asyncio.Event()
         self.last_audio = clock()
+        self.last_sound = clock()  # the last frame that was not silence
         self.watched = False  # someone holds a usable viewer link (learnt at each heartbeat)
         self.pump: asyncio.Task | None = None
         self.ending: asyncio.Task | None = None
         self.opened: Opened | None = None
         self.recording: RecordingWriter | None = None
         self.upstream: Upstream | None = None
+        self.lag_shown = 0  # whole seconds of caption lag the page was last told (0: none)
+        self.paused = False  # the upstream fell too far behind: audio is only recorded
+        self.winding: asyncio.Task | None = None  # the paused upstream finishing its backlog
+        self.missed: list[dict] = []  # gaps left by upstreams replaced after a pause
 
     @property
     def session_id(self) -> int:
@@ -249,6 +306,9 @@ class LiveRelay:
             emit=self.on_event,
             position=self.recording.bytes / BYTES_PER_SECOND,
             previous_text=opened.previous_text,
+            keyterms=options.keyterms,
+            context=self.recording.tail(int(RESUME_CONTEXT_SECONDS * BYTES_PER_SECOND)),
+            replay=self.recording.read,
         )
         try:
             await self.upstream.start()
@@ -267,12 +327,13 @@ class LiveRelay:
             await self.sink.committed(Segment(**segment))
 
     async def take_session(self, user, options: LiveOptions) -> Opened:
-        """store.open, waiting up to LIVE_RESUME_WAIT_SECONDS for a session
+        """store.open, waiting up to RESUME_WAIT_SECONDS for a session
         being resumed to be let go by its old connection. The page notices a
         drop and is back within a second or two, often while the server is
         still sending the old connection's last audio upstream, or before it
-        has seen the drop at all: the old connection is asked to hand over."""
-        deadline = self.clock() + settings.LIVE_RESUME_WAIT_SECONDS
+        has seen the drop at all: the old connection is asked to hand over.
+        If its process died, nobody hands over: the wait outlasts its silence."""
+        deadline = self.clock() + RESUME_WAIT_SECONDS
         asked = False
         while True:
             try:
@@ -294,11 +355,15 @@ class LiveRelay:
         if not self.streaming:
             return
         self.last_audio = self.clock()
-        if self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
+        if not is_silence(pcm):
+            self.last_sound = self.last_audio
+        if not self.paused and self.buffered + len(pcm) > settings.LIVE_MAX_BUFFER_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.BUFFER_FULL)
             return
         assert self.recording is not None
         self.recording.write(pcm)
+        if self.paused:  # captions are paused; the recording is filled in at the end
+            return
         self.buffer.append(pcm)
         self.buffered += len(pcm)
         self.wake.set()
@@ -312,6 +377,22 @@ class LiveRelay:
         if self.ending is not None:
             await asyncio.shield(self.ending)
 
+    def context(self, text: str) -> None:
+        """What was said before this session (a client's previous_text), for
+        the upstream to hear the first words in context; before any audio."""
+        if self.streaming and self.upstream is not None:
+            self.upstream.context(text)
+
+    def commit(self, done: Callable[[], Awaitable[None]]) -> None:
+        """Have the upstream commit everything accepted so far (a client's
+        manual commit): queued behind the audio already accepted, so that
+        all of it goes upstream first; `done` is awaited once the upstream
+        has committed it and its text has reached the sink, before any later
+        audio is sent."""
+        if self.streaming:
+            self.buffer.append(Commit(done))
+            self.wake.set()
+
     # --- to the upstream -------------------------------------------------------------
 
     async def pump_audio(self) -> None:
@@ -321,10 +402,21 @@ class LiveRelay:
             await self.wake.wait()
             self.wake.clear()
             while self.buffer:
-                pcm = self.buffer[0]
-                await self.upstream.send(pcm)
+                item = self.buffer[0]
+                if isinstance(item, Commit):
+                    await self.commit_upstream(item)
+                else:
+                    await self.upstream.send(item)
+                    self.buffered -= len(item)
                 self.buffer.popleft()
-                self.buffered -= len(pcm)
+
+    async def commit_upstream(self, commit: Commit) -> None:
+        assert self.upstream is not None
+        try:
+            await self.upstream.commit()
+        except Exception:  # the session goes on; its text comes with the next commit or the end
+            log.exception("Live session %s: the upstream did not commit", self.session_id)
+        await commit.done()
 
     async def drain(self, timeout: float) -> None:
         deadline = self.clock() + timeout
@@ -342,6 +434,8 @@ class LiveRelay:
             await self.on_committed(event)
         elif isinstance(event, Status):
             await self.sink.status(event.state, event.message)
+        elif isinstance(event, Lag):
+            await self.on_lag(event.seconds)
         elif isinstance(event, Failure):
             await self.sink.error(event.code, event.message, fatal=event.fatal)
             if event.fatal:
@@ -352,12 +446,85 @@ class LiveRelay:
         if not text and not event.words:
             return
         assert self.opened is not None
-        segment = Segment(self.opened.next_index, text, event.start, event.end)
+        segment = Segment(self.opened.next_index, text, event.start, event.end, event.language or "")
         self.opened = self.opened._replace(next_index=segment.index + 1)
-        await self.store.append(self.session_id, segment, event.words)
-        await self.sink.committed(segment)
+        await self.store.append(self.session_id, segment, event.words, self.transcribed_until)
+        await self.sink.committed(segment, event.words)
         if self.watched and self.viewers is not None:
             await self.viewers.committed(segment)
+
+    @property
+    def transcribed_until(self) -> float:
+        assert self.upstream is not None
+        return self.upstream.transcribed_until
+
+    async def on_lag(self, seconds: float) -> None:
+        """Say how far behind the captions are, once it is noticeable; past
+        LIVE_MAX_BUFFER_SECONDS pause them rather than fall further behind."""
+        if self.paused or not self.streaming:
+            return
+        if seconds >= settings.LIVE_MAX_BUFFER_SECONDS:
+            self.pause_captions(seconds)
+            return
+        shown = int(seconds) if seconds >= settings.LIVE_LAG_NOTICE_SECONDS else 0
+        if shown != self.lag_shown:
+            self.lag_shown = shown
+            if shown:
+                await self.sink.status("behind", f"Captions are {shown} s behind.")
+            else:
+                await self.sink.status("connected", "Captions have caught up.")
+
+    def pause_captions(self, seconds: float) -> None:
+        """The speech service cannot keep up: stop sending it audio (it still
+        finishes the backlog it has), keep recording, and fill the rest from
+        the recording when the session ends."""
+        self.paused = True
+        self.winding = asyncio.create_task(self.wind_down(seconds))
+
+    async def wind_down(self, seconds: float) -> None:
+        """Let the slow upstream finish its backlog, then go on with a fresh
+        one from where the recording is (unless the session is ending): the
+        stretch in between is a gap, filled from the recording at the end."""
+        assert self.upstream is not None
+        log.info("Live session %s: captions paused, %.0f s behind", self.session_id, seconds)
+        await self.sink.error(
+            "captions_paused",
+            f"Live captions are paused: the speech service fell {int(seconds)} s behind. The recording goes on, "
+            "and everything the captions miss is transcribed from it when you stop.",
+            fatal=False,
+        )
+        self.stop_pump()
+        self.buffer.clear()
+        self.buffered = 0
+        slow = self.upstream
+        try:
+            await slow.finish(settings.LIVE_STOP_WAIT_SECONDS)
+        except Exception:
+            log.exception("Live session %s: the paused upstream did not finish cleanly", self.session_id)
+        if self.streaming:
+            await self.resume_captions(slow)
+
+    async def resume_captions(self, slow: Upstream) -> None:
+        assert self.opened is not None and self.recording is not None
+        position = self.recording.bytes / BYTES_PER_SECOND
+        missed = gaps.gap(slow.transcribed_until, position)
+        if missed is not None:
+            self.missed.append(missed)
+        session = self.opened.session
+        self.upstream = self.upstreams(
+            session.engine, language=session.language, emit=self.on_event, position=position, replay=self.recording.read
+        )
+        self.paused, self.lag_shown = False, 0  # from here the audio waits in the buffer for it
+        try:
+            await self.upstream.start()
+        except UpstreamError as error:
+            log.info("Live session %s: captions stay paused (%s)", self.session_id, error.code)
+            self.paused = True
+            self.buffer.clear()
+            self.buffered = 0
+            return
+        self.pump = asyncio.create_task(self.pump_audio())
+        await self.sink.status("connected", "Live captions are back.")
 
     # --- the heartbeat (realtime/pulse.py) ---------------------------------------------
 
@@ -366,8 +533,17 @@ class LiveRelay:
         assert self.recording is not None
         if self.clock() - self.last_audio > settings.LIVE_IDLE_TIMEOUT:
             self.end(Ending.IDLE)
+        elif self.clock() - self.last_sound > settings.LIVE_SILENCE_TIMEOUT:
+            self.end(Ending.SILENCE)
         elif self.recording.bytes >= settings.LIVE_MAX_SESSION_SECONDS * BYTES_PER_SECOND:
             self.end(Ending.SESSION_LIMIT)
+
+    @property
+    def recorded_seconds(self) -> float:
+        return self.recording.bytes / BYTES_PER_SECOND if self.recording is not None else 0.0
+
+    def on_over_quota(self, message: str) -> None:
+        self.end(Ending.QUOTA, message)
 
     def on_release(self) -> None:
         """The page came back on another connection (this one dropped without
@@ -392,11 +568,18 @@ class LiveRelay:
             log.info("Live session %s closed: %s", self.session_id, code)
             await self.sink.error(code, message)
         await self.settle_upstream(plan)
+        assert self.recording is not None
+        covered = self.transcribed_until
+        found = gaps.merged([], [*self.missed, gaps.gap(covered, self.recording.bytes / BYTES_PER_SECOND)])
         if plan.session == "detach":
             self.let_go()
-            await self.store.detach(self.session_id)
+            await self.store.detach(self.session_id, gaps=found, transcribed_until=covered)
         else:
-            transcript_id = await self.save(error=message if plan.saves_error else "")
+            if found:
+                await self.sink.error("incomplete", gaps.incomplete_message(found), fatal=False)
+            transcript_id = await self.save(
+                error=message if plan.saves_error else "", gaps=found, transcribed_until=covered
+            )
             if plan.tells_ended and transcript_id is not None:
                 await self.sink.ended(transcript_id)
         if plan.taken_over:
@@ -411,24 +594,57 @@ class LiveRelay:
             log.exception("Live session %s: the upstream did not finish cleanly", self.session_id)
 
     async def finish_upstream(self, plan: Plan) -> None:
+        """Whatever the plan, the upstream ends closed (none left open)."""
+        await self.settle_winding(plan)
         assert self.upstream is not None
-        if plan.upstream == "commit":  # send the last audio, let the upstream commit it
-            await self.drain(STOP_DRAIN_SECONDS)
-            await self.upstream.finish()
+        if self.paused:  # the paused upstream finished (or was stopped) in its winding
+            return
+        if plan.upstream == "commit":  # send the last audio and wait for its text, as long as the backlog needs
+            deadline = self.clock() + settings.LIVE_STOP_WAIT_SECONDS
+            await self.tell_backlog()
+            await self.drain(settings.LIVE_STOP_WAIT_SECONDS)
+            await self.upstream.finish(max(deadline - self.clock(), 1.0))
         elif plan.upstream == "discard":
             self.stop_pump()
             await self.upstream.close()
         else:  # bounded: the page is gone or elsewhere, and Daphne will not wait long
             await self.drain(DROP_DRAIN_SECONDS)
+            # The upstream's own wait ends early enough for its close to begin in
+            # time; once it has begun, a socket a reconnect opens is shut at once.
+            work = asyncio.ensure_future(self.upstream.finish(DROP_FINISH_SECONDS - 2))
             try:
-                await asyncio.wait_for(self.upstream.finish(), DROP_FINISH_SECONDS)
+                await asyncio.wait_for(asyncio.shield(work), DROP_FINISH_SECONDS)
             except TimeoutError:
-                await self.upstream.close()
+                work.cancel()
 
-    async def save(self, *, error: str) -> int | None:
+    async def settle_winding(self, plan: Plan) -> None:
+        """A paused upstream still finishing: Stop waits for it (bounded by its
+        own wait); any other ending stops it (its close still runs)."""
+        winding = self.winding
+        if winding is None or winding.done():
+            return
+        if plan.upstream == "commit":
+            await asyncio.wait_for(asyncio.shield(winding), settings.LIVE_STOP_WAIT_SECONDS + 10)
+        else:
+            winding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await winding
+
+    async def tell_backlog(self) -> None:
+        """A Stop that has to wait for a backlog says so, instead of looking stuck."""
+        assert self.recording is not None
+        backlog = self.recording.bytes / BYTES_PER_SECOND - self.transcribed_until
+        if backlog >= settings.LIVE_LAG_NOTICE_SECONDS:
+            await self.sink.status("finishing", f"Waiting for the captions of the last {int(backlog)} s of audio…")
+
+    async def save(
+        self, *, error: str, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> int | None:
         """The session as a transcript; the viewers are told it ended."""
         self.let_go()
-        transcript_id = await self.store.end(self.session_id, error=error)
+        transcript_id = await self.store.end(
+            self.session_id, error=error, gaps=gaps, transcribed_until=transcribed_until
+        )
         if self.viewers is not None:
             await self.viewers.ended()
         return transcript_id

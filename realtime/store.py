@@ -25,14 +25,31 @@ class DatabaseStore:
     async def watched(self, session_id: int) -> bool:
         return session_id in await database_sync_to_async(services.watched)([session_id])
 
-    async def append(self, session_id: int, segment: Segment, words: list[dict] | None) -> None:
+    async def append(
+        self, session_id: int, segment: Segment, words: list[dict] | None, transcribed_until: float | None = None
+    ) -> None:
         await database_sync_to_async(services.append_segment)(
-            session_id, segment.index, segment.text, words, segment.start, segment.end
+            session_id,
+            segment.index,
+            segment.text,
+            words,
+            segment.start,
+            segment.end,
+            transcribed_until,
+            language=segment.language,
         )
 
-    async def end(self, session_id: int, *, error: str) -> int | None:
-        transcript = await database_sync_to_async(services.end_session)(session_id, error=error)
+    async def end(
+        self, session_id: int, *, error: str, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> int | None:
+        transcript = await database_sync_to_async(services.end_session)(
+            session_id, error=error, gaps=gaps, transcribed_until=transcribed_until
+        )
         return transcript.pk if transcript is not None else None
 
-    async def detach(self, session_id: int) -> None:
-        await database_sync_to_async(services.detach_session)(session_id)
+    async def detach(
+        self, session_id: int, *, gaps: list[dict] | None = None, transcribed_until: float | None = None
+    ) -> None:
+        await database_sync_to_async(services.detach_session)(
+            session_id, gaps=gaps, transcribed_until=transcribed_until
+        )

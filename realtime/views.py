@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -16,18 +18,32 @@ from realtime.models import LiveLink, LiveSession
 from transcripts import quotas
 from transcripts.document import canonical
 from transcripts.engines.registry import available_engines, default_engine
+from transcripts.forms import UploadOptionsForm, language_choices
+from transcripts.views.common import safe_next
 
+# "" is the default lifetime, LIVE_LINK_HOURS.
 LINK_LIFETIMES = {"": None, "1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 
 
 def live_page(request: HttpRequest) -> HttpResponse:
+    usable = LiveLink.objects.usable().filter(session__owner=request.user)
+    # The upload page's languages: the live engines use the same models.
+    engines = available_engines()
     return render(
         request,
         "realtime/live.html",
         {
-            "engines": available_engines(),
+            "engines": engines,
             "default_engine": default_engine(),
+            "languages": language_choices(engines),
+            "capabilities": UploadOptionsForm.engine_capabilities(),
             "max_sessions": quotas.limits_for(request.user).live_sessions,
+            "links": usable.select_related("session").order_by("-created", "-id"),
+            # The page's reconnect follows the server's timing (realtime/services.py).
+            "resume_seconds": services.RESUME_WAIT_SECONDS,
+            "hold_seconds": services.PAGE_HOLD_SECONDS,
+            "buffer_seconds": settings.LIVE_MAX_BUFFER_SECONDS,
+            "link_hours": settings.LIVE_LINK_HOURS,
         },
     )
 
@@ -43,9 +59,15 @@ def create_link(request: HttpRequest, session_uuid) -> JsonResponse:
 
 
 @require_POST
-def revoke_link(request: HttpRequest, pk: int) -> JsonResponse:
+def revoke_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke a viewer link (its connected viewers are closed at once); back
+    to `next` for a form, JSON for a script."""
     link = get_object_or_404(LiveLink, pk=pk, session__owner=request.user)
     link.revoke()
+    target = safe_next(request)
+    if target:
+        messages.success(request, "The live link no longer works; its viewers were disconnected.")
+        return redirect(target)
     return JsonResponse({"revoked": True})
 
 

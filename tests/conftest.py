@@ -28,6 +28,7 @@ PROCESS_FIXTURES = {
     "make_site": "slow",
     "embedded_site": "slow",
     "production_site": "slow",
+    "production_serve": "slow",
     "chromium": "browser",
     "page": "browser",
 }

@@ -157,7 +157,7 @@ def test_no_shared_disk_uploads_playback_live_resume_and_a_killed_worker(cluster
         played = http.get(f"/transcripts/{pk}/media/", headers={"Range": "bytes=100-4099"})
         assert played.status_code == 206 and played.content == data[100:4100]
         srt = http.get(f"/transcripts/{pk}/export/srt/")
-        assert srt.status_code == 200 and "lazy dog" in srt.text.lower()
+        assert srt.status_code == 200 and "lazy dog" in " ".join(srt.text.lower().split())  # across a line break
     _link, token = sharing.create_link(Transcript.objects.get(pk=pk), allow_audio=True)
     shared = httpx.get(f"{web_b}/s/{token}/media/", headers={"Range": "bytes=0-43"})
     assert shared.status_code == 206 and shared.content == data[:44]

@@ -4,7 +4,9 @@ Django's deployment checks."""
 
 from __future__ import annotations
 
+import re
 import secrets
+import stat
 import subprocess
 import sys
 
@@ -85,8 +87,15 @@ def run_settings(code: str, **environment: str) -> subprocess.CompletedProcess:
     )
 
 
+# A site pointed at a database server is a team's deployment (not embedded):
+# every process on every machine must share the key, so none is generated.
+PRODUCTION_DATABASE = "postgres://verbatim@db.example.com:5432/verbatim"
+
+
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
-    result = run_settings("import django; django.setup()", DEBUG="false", DATA_DIR=str(tmp_path))
+    result = run_settings(
+        "import django; django.setup()", DEBUG="false", DATA_DIR=str(tmp_path), DATABASE_URL=PRODUCTION_DATABASE
+    )
     assert result.returncode != 0
     assert "ImproperlyConfigured: SECRET_KEY must be set when DEBUG is off." in result.stderr
 
@@ -112,8 +121,10 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
                 SECRET_KEY=secrets.token_urlsafe(50),
                 ALLOWED_HOSTS="example.com",
                 DATA_DIR=str(tmp_path),
+                DATABASE_URL=PRODUCTION_DATABASE,
+                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
             ).items()
-            if key not in ("DATABASE_URL", "REDIS_URL")
+            if key != "REDIS_URL"
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -135,3 +146,48 @@ def test_env_numbers_reads_name_number_pairs(environ):
         environ("VERBATIM_MINUTES", bad)
         with pytest.raises(ImproperlyConfigured, match="VERBATIM_MINUTES"):
             env.env_numbers("VERBATIM_MINUTES")
+
+
+EMBEDDED_SETTINGS = "import django; django.setup(); from django.conf import settings as s; print(s.DEBUG, s.SECRET_KEY)"
+
+
+def test_the_embedded_default_runs_without_debug_on_a_secret_key_of_its_own(tmp_path):
+    """Nothing configured (make run): DEBUG off, and a key generated on the
+    first start, kept in DATA_DIR readable by its owner only, used again on
+    every later start; another data dir gets another key."""
+    first = run_settings(EMBEDDED_SETTINGS, DATA_DIR=str(tmp_path / "one"))
+    assert first.returncode == 0, first.stderr
+    debug, key = first.stdout.split()
+    assert debug == "False"
+    assert len(key) >= 50
+    key_file = tmp_path / "one" / "secret_key"
+    assert key_file.read_text().strip() == key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    again = run_settings(EMBEDDED_SETTINGS, DATA_DIR=str(tmp_path / "one"))
+    assert again.stdout.split() == ["False", key]
+    elsewhere = run_settings(EMBEDDED_SETTINGS, DATA_DIR=str(tmp_path / "two"))
+    assert elsewhere.stdout.split()[1] != key
+
+
+def test_debug_is_for_development_only_when_asked(tmp_path):
+    result = run_settings(EMBEDDED_SETTINGS, DATA_DIR=str(tmp_path), DEBUG="true")
+    assert result.stdout.split()[0] == "True"
+    assert result.stdout.split()[1] == (tmp_path / "secret_key").read_text().strip()  # no well-known key either
+
+
+def variables_read_by_the_code() -> set[str]:
+    readers = re.compile(r"""(?:env_[a-z]+\(\s*|os\.environ\.get\(\s*|getenv\(\s*)"([A-Z][A-Z0-9_]+)\"""")
+    found = set()
+    for package in ("project", "accounts", "api", "transcripts", "realtime"):
+        for path in (support.ROOT / package).rglob("*.py"):
+            found.update(readers.findall(path.read_text()))
+    return found - {"DJANGO_SETTINGS_MODULE"}
+
+
+def test_every_setting_is_in_the_readme_table_and_the_env_example():
+    readme_rows = [line for line in (support.ROOT / "README.md").read_text().splitlines() if line.startswith("| `")]
+    example = (support.ROOT / "docker" / ".env.example").read_text()
+    variables = variables_read_by_the_code()
+    assert {"DATABASE_POOL_MAX_SIZE", "TRUSTED_PROXIES", "SECRET_KEY"} <= variables
+    assert {name for name in variables if not any(f"`{name}`" in row for row in readme_rows)} == set()
+    assert {name for name in variables if not re.search(rf"^{name}=", example, re.MULTILINE)} == set()

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from transcripts.tokens import hash_token, new_token
@@ -58,6 +59,10 @@ RUNNING_STATUSES = (Status.TRANSCRIBING, Status.WAITING)
 ACTIVE_STATUSES = (Status.QUEUED, *RUNNING_STATUSES)
 
 
+# What a job that runs again from scratch (Retry) or ends forgets of its waits.
+WAIT_CLEARED = {"next_attempt_at": None, "notice": "", "busy_since": None, "busy_retries": 0}
+
+
 class TranscriptQuerySet(models.QuerySet):
     def owned_by(self, user) -> TranscriptQuerySet:
         return self.filter(owner=user)
@@ -83,6 +88,12 @@ class Transcript(models.Model):
 
     language_code = models.CharField(max_length=16, blank=True)
     duration = models.FloatField(null=True, blank=True)
+    # A job put back to wait (the provider busy, no free slot): not run
+    # before `next_attempt_at`; `notice` says why, for the row.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    notice = models.CharField(max_length=200, blank=True)
+    busy_since = models.DateTimeField(null=True, blank=True)  # the provider first said busy (this run)
+    busy_retries = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     updated = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -117,6 +128,12 @@ class Transcript(models.Model):
         return self.is_active
 
     @property
+    def waiting_notice(self) -> str:
+        from transcripts.jobs.progress import waiting_notice
+
+        return waiting_notice(self.status, self.notice, self.next_attempt_at)
+
+    @property
     def can_retry(self) -> bool:
         return self.status in (Status.FAILED, Status.CANCELLED)
 
@@ -132,8 +149,9 @@ class Transcript(models.Model):
         so a job that kills its worker still uses up its attempts."""
         now = timezone.now()
         lease = now + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
         return self._guarded_update(
-            Q(status=Status.QUEUED),
+            Q(status=Status.QUEUED) & due,
             status=Status.TRANSCRIBING,
             attempts=F("attempts") + 1,
             lease_expires_at=lease,
@@ -151,6 +169,23 @@ class Transcript(models.Model):
             lease_expires_at=lease,
         )
 
+    def defer(self, until, notice: str, *, busy: bool) -> bool:
+        """Put a running job back in the queue until `until` without using up
+        an attempt (it never reached the provider, or the provider refused it).
+        `busy`: the provider said so (counts towards the backoff and budget)."""
+        changes: dict = {
+            "status": Status.QUEUED,
+            "progress": 0,
+            "lease_expires_at": None,
+            "attempts": Greatest(F("attempts") - 1, 0),
+            "next_attempt_at": until,
+            "notice": notice[:200],
+        }
+        if busy:
+            changes["busy_since"] = Coalesce(F("busy_since"), timezone.now())
+            changes["busy_retries"] = F("busy_retries") + 1
+        return self._guarded_update(Q(status=Status.TRANSCRIBING), **changes)
+
     def mark_waiting(self, request_id: str) -> bool:
         return self._guarded_update(
             Q(status=Status.TRANSCRIBING),
@@ -166,6 +201,8 @@ class Transcript(models.Model):
             error=reason,
             finished_at=timezone.now(),
             lease_expires_at=None,
+            next_attempt_at=None,
+            notice="",
         )
         if failed:
             from transcripts.signals import announce_job_ended
@@ -180,13 +217,15 @@ class Transcript(models.Model):
             error="Cancelled.",
             finished_at=timezone.now(),
             lease_expires_at=None,
+            next_attempt_at=None,
+            notice="",
         )
 
     def requeue(self, *, reset_attempts: bool) -> bool:
         allowed = Q(status__in=(Status.FAILED, Status.CANCELLED)) if reset_attempts else Q(status__in=ACTIVE_STATUSES)
         changes = {"status": Status.QUEUED, "progress": 0, "error": "", "lease_expires_at": None, "finished_at": None}
         if reset_attempts:
-            changes["attempts"] = 0
+            changes.update(attempts=0, **WAIT_CLEARED)
         return self._guarded_update(allowed, **changes)
 
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from django.db import connection, transaction
 from django.utils import timezone
 
-from transcripts.document import compact, edits, html
+from transcripts import signals
+from transcripts.document import canonical, compact, edits, html
 from transcripts.exports import to_json
 from transcripts.models import Transcript, TranscriptResult
 
@@ -156,4 +157,32 @@ def _save(transcript_id: int, source: str, operation: Callable[[dict], dict], ex
         TranscriptResult.objects.filter(pk=result.pk).update(
             data=data, text=data["text"], updated=now, page_cache=cache, export_cache=""
         )
+        transaction.on_commit(lambda: signals.announce_transcript_edited(transcript_id))
     return cache
+
+
+def add_words(transcript_id: int, words: list[dict]) -> None:
+    """Merge `words` (tokens without spacing, each with start and end) into
+    the transcript by time, in the engine's output as well as the edited
+    copy: a live session's gaps filled from its recording are part of what
+    the engine produced, so undoing edits keeps them."""
+    with transaction.atomic():
+        result = (
+            TranscriptResult.objects.select_for_update().only("id", "data", "original").get(transcript_id=transcript_id)
+        )
+        data, original = (_merged(version, words) for version in (result.data, result.original))
+        now = timezone.now()
+        TranscriptResult.objects.filter(pk=result.pk).update(
+            data=data,
+            original=original,
+            text=data["text"],
+            updated=now,
+            page_cache=html.page_cache(data, cache_key(now)),
+            export_cache="",
+        )
+
+
+def _merged(version: dict, words: list[dict]) -> dict:
+    tokens = [word for word in version.get("words", []) if word.get("type") != "spacing"] + list(words)
+    tokens.sort(key=lambda word: (word.get("start") or 0.0, word.get("end") or 0.0))
+    return edits.refresh_text({**version, "words": canonical.with_spacing(tokens)})

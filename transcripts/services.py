@@ -11,9 +11,9 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from transcripts import quotas
+from transcripts import privacy, quotas
 from transcripts.engines.base import EngineResult, TranscriptionOptions
-from transcripts.engines.registry import default_engine, engine_paths, is_configured
+from transcripts.engines.registry import capabilities, default_engine, engine_paths, is_configured
 from transcripts.jobs.progress import publish_job
 from transcripts.jobs.queue import enqueue
 from transcripts.jobs.runner import finish
@@ -21,6 +21,7 @@ from transcripts.media import pcm, storage
 from transcripts.media.limits import UploadRejected, check_channels, check_limits
 from transcripts.media.probe import MediaInfo, ProbeError, probe, probe_url
 from transcripts.models import Media, Status, Transcript
+from transcripts.pooling import release_database_connection
 
 
 class Refused(Exception):
@@ -39,6 +40,7 @@ def create_upload(user, uploaded, *, engine: str, options: TranscriptionOptions)
     upload is removed by Django when the request ends).
     """
     check_limits(uploaded.size)
+    release_database_connection()  # the probe takes seconds
     try:
         info = probe(uploaded.temporary_file_path(), settings.PROBE_TIMEOUT_SECONDS)
     except ProbeError as error:
@@ -82,6 +84,7 @@ def probe_stored(name: str, size: int) -> MediaInfo:
     """Probe a stored file: by its path on a local disk, or through a
     short-lived presigned URL to its object (read in ranges, never copied)."""
     timeout = settings.PROBE_TIMEOUT_SECONDS
+    release_database_connection()  # the probe takes seconds
     try:
         path = storage.local_path(name)
         if path is not None:
@@ -192,6 +195,7 @@ def delete(transcript: Transcript) -> None:
     """Delete a transcript, and its media once no other transcript uses it."""
     media = transcript.media
     transcript.cancel()
+    privacy.forget_provider_copy(transcript)  # the provider's copy goes too (after commit)
     transcript.delete()
     if media and not media.transcripts.exists():
         name = media.file.name
@@ -207,6 +211,9 @@ def retranscribe(transcript: Transcript, *, engine: str | None = None) -> Transc
     if not engine or engine not in engine_paths() or not is_configured(engine):
         engine = default_engine()
     language = (transcript.options or {}).get("language")
+    offers = capabilities(engine)
+    if language not in offers.languages:  # a language this engine's model lacks
+        language = offers.default_language()
     with transaction.atomic():
         quotas.lock(transcript.owner)
         quotas.check_new_job(transcript.owner, engine, transcript.duration or 0)

@@ -4,7 +4,9 @@ revoked and expired token all look the same (404)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -46,3 +48,40 @@ def resolve(token: str) -> ShareLink | None:
         .select_related("transcript", "transcript__media")
         .first()
     )
+
+
+# --- links other apps make to a transcript's words ----------------------------------
+# A live session's viewer links show its transcript once it ended; the owner
+# sees and revokes them on the same sharing page. Those apps add their links
+# here (transcripts never imports them: dependencies point one way).
+
+
+@dataclass(frozen=True)
+class OtherLink:
+    id: int
+    created: datetime
+    expires_at: datetime | None
+    state: str  # active, revoked or expired
+    revoke_url: str  # POST (with `next`) revokes it
+
+
+@dataclass(frozen=True)
+class LinkSection:
+    slug: str  # the table's id is "<slug>-links"
+    title: str
+    hint: str
+    links: list[OtherLink]
+
+
+LinkSource = Callable[[Transcript], LinkSection | None]
+_link_sources: list[LinkSource] = []
+
+
+def add_link_source(source: LinkSource) -> None:
+    if source not in _link_sources:
+        _link_sources.append(source)
+
+
+def other_links(transcript: Transcript) -> list[LinkSection]:
+    sections = (source(transcript) for source in _link_sources)
+    return [section for section in sections if section is not None]

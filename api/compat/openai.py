@@ -1,8 +1,10 @@
 """OpenAI's `POST /v1/audio/transcriptions` on Verbatim, the de-facto
 standard of self-hosted speech servers: `Authorization: Bearer` takes a
 Verbatim API token; `file`, `model` (any name: this server's engine runs),
-`language`, `prompt` (accepted; the engines take key terms instead, sent
-as `keyterms`), `response_format` (json, text, srt, vtt, verbose_json),
+`language`, `prompt` (context for the engine: the local engine gives it to
+Whisper as its initial prompt, as OpenAI's Whisper does; Scribe has no such
+field, so on Scribe send key terms as `keyterms` instead), `response_format`
+(json, text, srt, vtt, verbose_json),
 `timestamp_granularities[]` (segment, word) and `temperature`. Fields of
 the upload form (`keyterms`, `diarize`...) are honoured too. Each request
 is a transcript in the caller's library; the answer waits for it."""
@@ -24,6 +26,9 @@ from transcripts.models import Status, Transcript, TranscriptResult
 
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 GRANULARITIES = ("segment", "word")
+# Whisper reads at most 224 tokens of prompt (the rest is cut from its start);
+# this is about that many characters of English, with room.
+MAX_PROMPT_CHARS = 1000
 # A segment ends at a sentence end, a pause this long, or this length.
 SEGMENT_PAUSE_SECONDS, SEGMENT_MAX_SECONDS = 1.0, 30.0
 
@@ -72,6 +77,15 @@ def temperature(request: HttpRequest) -> dict:
     return {"temperature": value}
 
 
+def prompt(request: HttpRequest) -> dict:
+    text = (request.POST.get("prompt") or "").strip()
+    if len(text) > MAX_PROMPT_CHARS:
+        raise OpenAIError(
+            400, f"prompt must be at most {MAX_PROMPT_CHARS} characters.", code="invalid_value", param="prompt"
+        )
+    return {"prompt": text} if text else {}
+
+
 @openai_endpoint
 def transcriptions(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
@@ -89,7 +103,8 @@ def transcriptions(request: HttpRequest) -> HttpResponse:
     data = {name: request.POST.getlist(name) for name in request.POST if name not in ("model", "prompt")}
     if "file" not in request.FILES and not getattr(request, "upload_too_large", False):
         raise OpenAIError(400, "you must provide a file parameter", code="missing_required_parameter", param="file")
-    transcript = uploads.create(request, user, data, overrides=temperature(request)).transcript
+    overrides = {**temperature(request), **prompt(request)}
+    transcript = uploads.create(request, user, data, overrides=overrides).transcript
     finished = scribe.wait_for_end(transcript.pk)
     if finished.status != Status.DONE:
         reason = finished.error or "The transcription did not finish."

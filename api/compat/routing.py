@@ -1,3 +1,9 @@
-"""The Scribe-compatible realtime socket (api/compat/scribe_realtime.py)."""
+"""The compatible sockets' routes (api/routing.py gathers them)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from api.compat.scribe_realtime import ScribeRealtimeConsumer
+
+websocket_urlpatterns = [
+    path("v1/speech-to-text/realtime", ScribeRealtimeConsumer.as_asgi()),
+]

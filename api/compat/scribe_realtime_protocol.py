@@ -206,11 +206,11 @@ class ChunkDecoder:
 # --- to the client ------------------------------------------------------------------------
 
 
-def session_started(options: RealtimeOptions) -> dict:
+def session_started(options: RealtimeOptions, session_id: str | None = None) -> dict:
     """The observed config keys (§7.4)."""
     return {
         "message_type": "session_started",
-        "session_id": uuid.uuid4().hex,
+        "session_id": session_id or uuid.uuid4().hex,
         "config": {
             "sample_rate": options.sample_rate,
             "audio_format": options.audio_format,

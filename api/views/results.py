@@ -151,7 +151,12 @@ class RevertView(APIView):
 
 
 EXPORT_PARAMETERS = [
-    OpenApiParameter("speakers", bool, description="Speaker names (txt, docx, pdf, subtitles). Default true."),
+    OpenApiParameter(
+        "speakers",
+        str,
+        description="Speaker names (txt, docx, pdf, subtitles): true (the default: when there are several speakers "
+        "or a name was given), always (also a lone speaker), false.",
+    ),
     OpenApiParameter("timestamps", bool, description="Timestamps (txt, docx, pdf). Default true."),
     OpenApiParameter("max_chars", int, description="Subtitles: characters per line (10-200)."),
     OpenApiParameter("max_lines", int, description="Subtitles: lines per cue (1-5)."),
@@ -199,6 +204,8 @@ def page_params(query) -> dict:
     for flag in FLAGS:
         if query.get(flag, "true").lower() in TRUE:
             params[flag] = "1"
+    if query.get("speakers", "").lower() == "always":
+        params["speakers"] = "always"
     for name in ("max_chars", "max_lines", "max_duration", "pause"):
         if name in query:
             params[name] = query[name]

@@ -4,13 +4,18 @@ WebSocket; `local.py` runs faster-whisper on a rolling window.
 
 An upstream is used by one consumer:
 
-    upstream = make_upstream(engine, language=..., emit=callback)
+    upstream = make_upstream(engine, language=..., emit=callback, replay=read_recording)
     await upstream.start()          # raises UpstreamError when it cannot open
     await upstream.send(pcm)        # in order; may wait while the upstream is slow
-    await upstream.finish()         # commit what is pending, then close
+    await upstream.commit()         # commit what is pending now; returns once its text is emitted
+    upstream.context(text)          # what was said before (a client's previous_text), before any audio
+    await upstream.finish(timeout)  # commit what is pending, wait for its text, then close
     await upstream.close()          # close at once
+    upstream.transcribed_until      # session seconds up to which all audio sent has text
 
 and it reports through `emit(event)` (an async callable) with the events below.
+`replay(start, end)` reads bytes [start, end) of the session's audio (its
+recording), for an upstream that must send audio again after a reconnect.
 """
 
 from __future__ import annotations
@@ -53,8 +58,16 @@ class Failure:
     extra: dict = field(default_factory=dict)
 
 
-Event = Partial | Committed | Status | Failure
+@dataclass
+class Lag:
+    """How many seconds the text is behind the audio sent, as last measured."""
+
+    seconds: float
+
+
+Event = Partial | Committed | Status | Failure | Lag
 Emit = Callable[[Event], Awaitable[None]]
+Replay = Callable[[int, int], Awaitable[bytes]]
 
 
 class UpstreamError(Exception):
@@ -107,31 +120,65 @@ def message_for(code: str, detail: str = "") -> str:
 class Upstream(Protocol):
     """A speech service for one live session (see the module docstring)."""
 
+    @property
+    def transcribed_until(self) -> float: ...
+
     async def start(self) -> None: ...
 
     async def send(self, pcm: bytes) -> None: ...
 
-    async def finish(self) -> None: ...
+    async def commit(self) -> None: ...
+
+    def context(self, text: str) -> None: ...
+
+    async def finish(self, timeout: float = ...) -> None: ...
 
     async def close(self) -> None: ...
 
 
 class UpstreamFactory(Protocol):
     def __call__(
-        self, engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""
+        self,
+        engine: str,
+        *,
+        language: str,
+        emit: Emit,
+        position: float = 0.0,
+        previous_text: str = "",
+        keyterms: tuple[str, ...] = (),
+        context: bytes = b"",
+        replay: Replay | None = None,
     ) -> Upstream: ...
 
 
 def make_upstream(
-    engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""
+    engine: str,
+    *,
+    language: str,
+    emit: Emit,
+    position: float = 0.0,
+    previous_text: str = "",
+    keyterms: tuple[str, ...] = (),
+    context: bytes = b"",
+    replay: Replay | None = None,
 ) -> Upstream:
     """`position`: session seconds at which the audio it is sent starts (a
     resumed session goes on from where its recording ends); `previous_text`:
-    what was committed before it, as context (Scribe takes it)."""
+    what was committed before it, as context (Scribe takes it); `context`:
+    the last seconds of the recording before `position` (the local engine
+    hears them again, so its window does not start mid-sentence); `replay`:
+    the session's recording, read after a reconnect."""
     if engine == "scribe":
         from realtime.upstreams.scribe import ScribeUpstream
 
-        return ScribeUpstream(language=language, emit=emit, position=position, previous_text=previous_text)
+        return ScribeUpstream(
+            language=language,
+            emit=emit,
+            position=position,
+            previous_text=previous_text,
+            keyterms=keyterms,
+            replay=replay,
+        )
     from realtime.upstreams.local import LocalUpstream
 
-    return LocalUpstream(language=language, emit=emit, position=position)
+    return LocalUpstream(language=language, emit=emit, position=position, context=context, previous_text=previous_text)

@@ -22,7 +22,7 @@ from collections import deque
 import numpy as np
 from django.conf import settings
 
-from realtime.upstreams import Committed, Emit, Partial, UpstreamError
+from realtime.upstreams import Committed, Emit, Lag, Partial, UpstreamError
 from transcripts.media.pcm import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -87,13 +87,26 @@ class Word:
 class LocalAgreement:
     """The streaming state, independent of threads (and so easy to test)."""
 
-    def __init__(self, model, language: str, position: float = 0.0):
+    def __init__(self, model, language: str, position: float = 0.0, *, context: bytes = b"", previous_text: str = ""):
         self.model = model
         self.language = language or None
         self.audio = np.zeros(0, dtype=np.float32)
         self.buffer_start = position  # session seconds of audio[0]
         self.committed: deque[Word] = deque(maxlen=64)  # the latest committed words
         self.previous: list[Word] = []
+        if context:
+            self.resume_after(position, context, previous_text)
+
+    def resume_after(self, position: float, context: bytes, previous_text: str) -> None:
+        """A resumed session: the window starts with the last seconds of its
+        recording, so the first words after the break are heard in context
+        (a window of only the new audio begins mid-sentence, where Whisper
+        guesses). What was committed before is known, not committed again:
+        its last words stand as the committed tail, ending at `position`."""
+        self.add(context)
+        self.buffer_start = position - len(context) / 2 / SAMPLE_RATE
+        for text in previous_text.split()[-5:]:
+            self.committed.append(Word(text, position, position, 1.0))
 
     @property
     def committed_end(self) -> float:
@@ -143,6 +156,13 @@ class LocalAgreement:
             if [_norm(w.text) for w in fresh[:size]] == tail[-size:]:
                 return fresh[size:]
         return fresh
+
+    def clear(self) -> None:
+        """Start a new window after the audio decoded so far (all of it
+        committed by a final step): a client's commit ends its segment."""
+        self.buffer_start += len(self.audio) / SAMPLE_RATE
+        self.audio = np.zeros(0, dtype=np.float32)
+        self.previous = []
 
     def step(self, final: bool = False) -> tuple[list[Word], str]:
         """Decode the window: (words to commit now, partial text)."""
@@ -207,13 +227,29 @@ class LocalAgreement:
         return ends[-1] if ends else self.committed_end
 
 
+class Flushed:
+    """Posted after the text of a commit: everything before it is emitted."""
+
+    def __init__(self, waiting: list[asyncio.Future]):
+        self.waiting = waiting
+
+    def release(self) -> None:
+        for future in self.waiting:
+            if not future.done():
+                future.set_result(None)
+
+
 class LocalUpstream:
-    def __init__(self, *, language: str, emit: Emit, position: float = 0.0):
+    def __init__(
+        self, *, language: str, emit: Emit, position: float = 0.0, context: bytes = b"", previous_text: str = ""
+    ):
         self.language = language
         self.position = position
+        self.resume_audio, self.previous_text = context, previous_text
         self.emit = emit
         self.lock = threading.Condition()
         self.pending: list[bytes] = []
+        self.commits: list[asyncio.Future] = []  # commits asked for, not yet decoded
         self.stopping = False
         self.thread: threading.Thread | None = None
         self.done = asyncio.Event()
@@ -222,6 +258,12 @@ class LocalUpstream:
         self.pump: asyncio.Task | None = None
         self.has_slot = False
         self.decode_seconds: list[float] = []
+        self.received = 0  # bytes of audio sent to it
+        self.covered = position  # session seconds with text: the last committed word, or all once finished
+
+    @property
+    def transcribed_until(self) -> float:
+        return self.covered
 
     async def start(self) -> None:
         if not _take_slot():
@@ -241,31 +283,56 @@ class LocalUpstream:
             raise UpstreamError("error", f"The local engine could not start ({type(error).__name__}).") from error
         self.loop = asyncio.get_running_loop()
         self.pump = asyncio.create_task(self._pump())
-        state = LocalAgreement(model, self.language, self.position)
+        state = LocalAgreement(
+            model, self.language, self.position, context=self.resume_audio, previous_text=self.previous_text
+        )
         self.thread = threading.Thread(target=self._run, args=(state,), name="live-local", daemon=True)
         self.thread.start()
 
     async def send(self, pcm: bytes) -> None:
         with self.lock:
             self.pending.append(pcm)
+            self.received += len(pcm)
             self.lock.notify()
 
-    async def finish(self) -> None:
-        await self._stop()
+    def context(self, text: str) -> None:
+        """Not used: on these short windows Whisper echoed a prompt after the
+        real words (see LocalAgreement.decode)."""
+
+    async def commit(self) -> None:
+        """Decode the window to the end, commit all of it and start a new
+        one; returns once its text has been emitted."""
+        if self.thread is None or self.loop is None:
+            return
+        done = self.loop.create_future()
+        with self.lock:
+            if self.stopping:  # the worker is done with commits
+                return
+            self.commits.append(done)
+            self.lock.notify()
+        await done
+
+    async def finish(self, timeout: float = 30.0) -> None:
+        """Decode what is left (all of it is then committed) and stop; a
+        decode that does not end in `timeout` leaves the rest without text."""
+        await self._stop(timeout)
 
     async def close(self) -> None:
-        await self._stop()
+        await self._stop(30.0)
 
-    async def _stop(self) -> None:
+    async def _stop(self, timeout: float) -> None:
         with self.lock:
             self.stopping = True
             self.lock.notify()
         if self.thread is not None:
-            await asyncio.to_thread(self.thread.join, 30)
+            await asyncio.to_thread(self.thread.join, timeout)
+            if not self.thread.is_alive() and self.finished_cleanly:
+                self.covered = self.position + self.received / 2 / SAMPLE_RATE
             self.thread = None
             await self.events.put(None)
             if self.pump is not None:
                 await self.pump
+        Flushed(self.commits).release()  # asked for as the thread stopped: nothing more will come
         self._release()
 
     def _release(self) -> None:
@@ -275,14 +342,18 @@ class LocalUpstream:
 
     # --- worker thread -----------------------------------------------------------
 
+    finished_cleanly = False  # the worker decoded everything it was sent and stopped
+
     def _run(self, state: LocalAgreement) -> None:
         fresh = 0
+        commits: list[asyncio.Future] = []
         try:
             while True:
                 with self.lock:
-                    while not self.pending and not self.stopping:
+                    while not self.pending and not self.commits and not self.stopping:
                         self.lock.wait(0.5)
                     chunks, self.pending = self.pending, []
+                    commits, self.commits = self.commits, []
                     stopping = self.stopping
                 for pcm in chunks:
                     state.add(pcm)
@@ -290,18 +361,31 @@ class LocalUpstream:
                 if stopping:
                     if len(state.audio):
                         self._decode(state, final=True)
+                    self.finished_cleanly = True
+                    self._post(Flushed(commits))
                     return
-                if fresh >= STEP_SECONDS * SAMPLE_RATE:
+                if commits:
+                    fresh = 0
+                    if len(state.audio):
+                        self._decode(state, final=True)
+                        state.clear()
+                    self._post(Flushed(commits))
+                elif fresh >= STEP_SECONDS * SAMPLE_RATE:
                     fresh = 0
                     self._decode(state, final=False)
         except Exception:
             log.exception("The local live engine failed")
+            with self.lock:  # no commit waits forever on a dead thread
+                self.stopping = True
+                commits, self.commits = commits + self.commits, []
+            self._post(Flushed(commits))
 
     def _decode(self, state: LocalAgreement, final: bool) -> None:
         began = time.monotonic()
         agreed, partial = state.step(final=final)
         self.decode_seconds.append(time.monotonic() - began)
         if agreed:
+            self.covered = max(self.covered, agreed[-1].end)
             self._post(
                 Committed(
                     text=" ".join(w.text for w in agreed),
@@ -312,6 +396,9 @@ class LocalUpstream:
                 )
             )
         self._post(Partial(partial))
+        with self.lock:  # audio it has not started on yet: how far behind the captions are
+            waiting = sum(len(pcm) for pcm in self.pending) / 2 / SAMPLE_RATE
+        self._post(Lag(waiting + self.decode_seconds[-1]))
 
     def _post(self, event) -> None:
         assert self.loop is not None  # started
@@ -319,4 +406,7 @@ class LocalUpstream:
 
     async def _pump(self) -> None:
         while (event := await self.events.get()) is not None:
-            await self.emit(event)
+            if isinstance(event, Flushed):
+                event.release()
+            else:
+                await self.emit(event)

@@ -192,3 +192,22 @@ def test_the_migration_keeps_one_owner_of_each_duplicated_address(django_user_mo
     emails = {user.username: user.email for user in User.objects.all()}
     assert emails == {"old": "", "recent": "pat@example.com", "never": "", "other": "other@example.com"}
     assert {old.pk, recent.pk, never.pk, other.pk} == set(User.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("policy", "linked"),
+    [("open", True), ("invite", False), ("closed", False)],
+)
+def test_sign_up_links_show_only_when_anyone_may_sign_up(client, settings, admin, policy, linked):
+    settings.SIGNUP = policy
+    signup_href = f'href="{reverse("signup")}"'
+    for path in ("/", reverse("login")):
+        page = client.get(path).content.decode()
+        assert (signup_href in page) is linked, (path, policy)
+
+
+@pytest.mark.django_db
+def test_sign_up_link_shows_on_a_fresh_server_even_when_invite_only(client, settings):
+    settings.SIGNUP = "invite"  # the first account may still sign up: it becomes the administrator
+    assert f'href="{reverse("signup")}"' in client.get("/").content.decode()

@@ -211,3 +211,33 @@ def test_bad_additional_formats_are_refused(client, key, recording):
         fields = {"model_id": "scribe_v2", "file": file, "additional_formats": json.dumps([{"format": "mp3"}])}
         detail = scribe_error(post(client, key, fields), 400, "invalid_additional_format_options")
     assert detail["param"] == "additional_formats"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_single_use_token_sent_by_several_requests_at_once_is_accepted_once(key, user, recording) -> None:
+    """However many requests carry it at the same moment, one gets through."""
+    import threading
+
+    from django.db import connection
+
+    WebhookEndpoint.objects.create(owner=user, url="https://example.com/in")
+    token = Client().post("/v1/single-use-token/batch_scribe", headers={"xi-api-key": key}).json()["token"]
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def send() -> None:
+        barrier.wait()
+        try:
+            with recording.open("rb") as file:
+                fields = {"model_id": "scribe_v2", "file": file, "webhook": "true"}
+                statuses.append(post(Client(), None, fields, token=token).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [200, 401, 401, 401, 401, 401]
+    assert Transcript.objects.count() == 1

@@ -12,6 +12,7 @@ import pytest
 import srt
 import webvtt
 from elevenlabs import ElevenLabs
+from elevenlabs.core.api_error import ApiError
 from openai import OpenAI
 
 from api.models import ApiToken, ScribeRequest, WebhookDelivery, WebhookEndpoint
@@ -88,6 +89,9 @@ def test_elevenlabs_sdk_webhook_mode_delivers_a_signed_result(site, key, user, r
                 file=file, model_id="scribe_v2", token=batch_token, webhook=True, webhook_metadata={"batch": 42}
             )
         assert ack.message == "Request accepted. Transcription result will be sent to the webhook."
+        with recording.open("rb") as file, pytest.raises(ApiError) as reused:  # single use: not twice
+            keyless.speech_to_text.convert(file=file, model_id="scribe_v2", token=batch_token, webhook=True)
+        assert reused.value.status_code == 401 and reused.value.body["detail"]["code"] == "invalid_token"
         # Two events (transcript.done and the Scribe one); the first POST got a 503 and was retried.
         support.wait_until(lambda: len(receiver.requests) >= 3, 90, message="both events, one retried")
         deliveries = list(WebhookDelivery.objects.order_by("pk"))
@@ -114,7 +118,8 @@ def openai_formats(site, key, recording):
             return client.audio.transcriptions.create(model="whisper-1", file=file, **options)
 
     assert words_found(SPOKEN, create().text) >= 0.8
-    assert words_found(SPOKEN, create(response_format="text", language="en")) >= 0.8
+    prompted = create(response_format="text", language="en", prompt="A fox and a dog by a river.")
+    assert words_found(SPOKEN, prompted) >= 0.8
     cues = list(srt.parse(create(response_format="srt")))
     assert cues and words_found(SPOKEN, " ".join(cue.content for cue in cues)) >= 0.8
     vtt = webvtt.from_buffer(io.StringIO(create(response_format="vtt", temperature=0.0)))

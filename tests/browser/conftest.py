@@ -35,27 +35,27 @@ def chromium():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        enforce_csp_only_when_asked(browser)
         yield browser
         browser.close()
 
 
-def enforce_csp_only_when_asked(browser) -> None:
-    """Playwright re-evaluates a `wait_for_function` predicate with eval()
-    inside the page, which the site's Content-Security-Policy forbids: the
-    tests' contexts bypass the policy unless one asks for it
-    (`new_context(bypass_csp=False)`, as test_csp_pages.py does)."""
-    original = browser.new_context
-
-    def new_context(**options):
-        options.setdefault("bypass_csp", True)
-        return original(**options)
-
-    browser.new_context = new_context
+# Playwright polls wait_for_function's predicate with eval, which the site's
+# Content-Security-Policy forbids (script-src 'self'): the tests' pages bypass
+# it. test_csp_pages.py checks the policy itself on a strict page.
+TEST_CONTEXT = {"bypass_csp": True}
 
 
 @pytest.fixture
 def page(chromium):
+    context = chromium.new_context(**TEST_CONTEXT)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def strict_page(chromium):
+    """A page under the site's Content-Security-Policy, as people's browsers are."""
     context = chromium.new_context()
     page = context.new_page()
     yield page

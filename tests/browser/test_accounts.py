@@ -13,6 +13,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
+from tests.browser.conftest import TEST_CONTEXT
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "a long and unusual passphrase"
@@ -33,7 +35,7 @@ def screenshot(page, name: str) -> None:
 
 def test_the_first_account_invites_the_next_and_strangers_are_turned_away(make_site, chromium):
     site = make_site(worker=False)
-    admin = chromium.new_context().new_page()
+    admin = chromium.new_context(**TEST_CONTEXT).new_page()
     sign_up(admin, f"{site.base_url}/accounts/signup/", "founder")
     admin.wait_for_url("**/transcripts/upload/")
     assert "you are its administrator" in admin.inner_text(".messages")
@@ -46,12 +48,12 @@ def test_the_first_account_invites_the_next_and_strangers_are_turned_away(make_s
     assert admin.inner_text("#invites tbody tr .state") == "open"
     screenshot(admin, "account-invites.png")
 
-    stranger = chromium.new_context().new_page()
+    stranger = chromium.new_context(**TEST_CONTEXT).new_page()
     stranger.goto(f"{site.base_url}/accounts/signup/")
     assert "by invitation" in stranger.inner_text("#signup-message")
     assert stranger.locator("#id_password1").count() == 0
 
-    invited = chromium.new_context().new_page()
+    invited = chromium.new_context(**TEST_CONTEXT).new_page()
     sign_up(invited, link, "robin")
     invited.wait_for_url("**/transcripts/upload/")
     robin = get_user_model().objects.get(username="robin")

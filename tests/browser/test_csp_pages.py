@@ -13,16 +13,8 @@ from transcripts.models import Transcript
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture
-def enforced(chromium):
-    """A page under the site's policy, as a visitor's browser applies it."""
-    context = chromium.new_context(bypass_csp=False)
-    yield context.new_page()
-    context.close()
-
-
-def test_no_page_reports_a_policy_violation(site, enforced, meeting):  # noqa: F811
-    page = enforced
+def test_no_page_reports_a_policy_violation(site, strict_page, meeting):  # noqa: F811
+    page = strict_page
     violations: list[str] = []
     page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
     page.add_init_script(
@@ -43,15 +35,15 @@ def test_no_page_reports_a_policy_violation(site, enforced, meeting):  # noqa: F
     ):
         page.goto(f"{site.base_url}{path}")
         page.wait_for_load_state("networkidle")
-    # The player loads its media under the policy (media-src).
+    # The player loads its media under the policy (media-src). Awaited with
+    # evaluate: wait_for_function polls with eval, which the policy forbids.
     page.goto(f"{site.base_url}/transcripts/{meeting.pk}/")
     loaded = "p => new Promise(ok => p.readyState >= 1 ? ok() : p.addEventListener('loadedmetadata', ok))"
     page.locator("#player").evaluate(loaded)
     assert violations == []
 
 
-def test_delete_still_asks_first(site, enforced, meeting):  # noqa: F811
-    page = enforced
+def test_delete_still_asks_first(site, page, meeting):  # noqa: F811
     log_in(page, site)
     page.goto(f"{site.base_url}/transcripts/")
     asked: list[str] = []

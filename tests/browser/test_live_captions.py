@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from realtime.models import LiveSession
-from tests.browser.conftest import enforce_csp_only_when_asked
+from tests.browser.conftest import TEST_CONTEXT
 from tests.fakes.scribe import FakeScribe
 from tests.realtime.live_support import session_cookie, speech_pcm
 from tests.support import GENERATED, CuttableRelay
@@ -68,7 +68,6 @@ def mic_browser(chromium, speech):
             "--autoplay-policy=no-user-gesture-required",
         ],
     )
-    enforce_csp_only_when_asked(browser)
     yield browser
     browser.close()
 
@@ -82,7 +81,7 @@ def local_transcriber(pcm: bytes) -> str:
 
 
 def signed_in_page(browser, base_url: str, user, **options):
-    context = browser.new_context(**options)
+    context = browser.new_context(**TEST_CONTEXT, **options)
     context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "url": base_url}])
     return context, context.new_page()
 
@@ -108,7 +107,7 @@ def run_live_session(mic_browser, chromium, site, user, engine: str) -> None:
     page.click("#live-share-create")
     link = page.locator("#live-share-url")
     link.wait_for(timeout=10_000)
-    viewer_context = chromium.new_context()  # anonymous: only the link
+    viewer_context = chromium.new_context(**TEST_CONTEXT)  # anonymous: only the link
     viewer = viewer_context.new_page()
     viewer.goto(link.input_value())
     viewer.wait_for_function("document.getElementById('viewer-state').dataset.state === 'live'", timeout=20_000)
@@ -210,3 +209,36 @@ def test_the_page_says_why_the_microphone_did_not_open(make_site, chromium, user
         assert not LiveSession.objects.exists()  # nothing was opened on the server
     finally:
         browser.close()
+
+
+def test_a_web_server_killed_mid_session_loses_no_speech_and_splits_nothing(make_site, mic_browser, user):
+    """Daphne is SIGKILLed mid-sentence and restarted on the same port: the
+    page keeps reconnecting while the server takes the dead connection's
+    session to be gone (three silent heartbeats), holding the audio said
+    meanwhile, then resumes the same session and sends that audio. One
+    session is saved, with the words said while the server was down."""
+    from tests import support
+
+    site = make_site(worker=False)
+    port = int(site.base_url.rsplit(":", 1)[1])
+    try:
+        context, page = signed_in_page(mic_browser, site.base_url, user)
+        page.goto(f"{site.base_url}/live/")
+        page.select_option("#live-engine", "local")
+        page.click("#live-start")
+        live_state_is(page, "live", timeout=60_000)
+        committed_words_at_least(page, 2, timeout=60_000)
+        site.processes[0].kill()  # no close frame, no hand-over, no heartbeat any more
+        live_state_is(page, "reconnecting", timeout=10_000)
+        site.processes.append(support.start_daphne(site.env, port))
+        live_state_is(page, "live", timeout=60_000)
+        page.wait_for_timeout(12_000)  # the held audio goes up, paced, and is transcribed
+        page.click("#live-stop")
+        page.locator("#live-saved a").wait_for(timeout=60_000)
+        context.close()
+    finally:
+        print(site.logs())
+    session = LiveSession.objects.get(owner=user)  # resumed, not started again
+    saved = session.transcript.result.text
+    assert {"please", "remember"} <= words(saved), saved  # before the kill
+    assert words(saved) & {"children", "library", "school", "quiet", "afternoon"}, saved  # said while it was down

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 
 from tests import support, web
+from tests.browser.conftest import TEST_CONTEXT
 from tests.media_corpus import SENTENCE
 from transcripts.models import ResumableUpload, Transcript
 
@@ -57,7 +58,7 @@ def test_a_large_upload_cut_by_a_reload_and_a_network_drop_resumes_and_transcrib
     with web.signed_in(site.base_url, session) as http:
         reference = web.upload(http, recording)
 
-    context = chromium.new_context(base_url=f"http://127.0.0.1:{relay.port}")
+    context = chromium.new_context(**TEST_CONTEXT, base_url=f"http://127.0.0.1:{relay.port}")
     context.add_cookies([{"name": "sessionid", "value": session, "url": f"http://127.0.0.1:{relay.port}"}])
     page = context.new_page()
     offsets: list[int] = []

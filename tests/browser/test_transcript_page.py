@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.browser.conftest import TEST_CONTEXT
 from tests.transcripts.factories import done_transcript, stored_media, words_from
 from transcripts.models import TranscriptResult
 
@@ -90,7 +91,7 @@ def test_rename_a_speaker_shows_everywhere_after_reload(site, page, meeting):
     )
     page.reload()
     speakers = page.locator("#transcript .turn .speaker").all_text_contents()
-    assert speakers == ["Dana", "speaker_1", "Dana"]
+    assert speakers == ["Dana", "Speaker 2", "Dana"]
     assert "speaker_0" not in page.locator("#transcript").inner_text()
 
 
@@ -135,7 +136,7 @@ def test_share_link_opens_logged_out_and_revoking_answers_404(site, page, chromi
     url = page.input_value("#new-share-url")
     assert url.startswith(site.base_url + "/s/")
 
-    stranger = chromium.new_context()
+    stranger = chromium.new_context(**TEST_CONTEXT)
     try:
         visitor = stranger.new_page()
         response = visitor.goto(url)

@@ -26,6 +26,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,10 +106,21 @@ class FakeScribe:
         self.tokens: dict[str, dict] = {}  # token -> {"type", "expires_at", "used"}
         self.in_flight = 0
         self.peak_in_flight = 0
+        # 429 storms: until `storm_until` (time.monotonic()) every transcription
+        # is refused with 429 (with `storm_retry_after` as Retry-After when set);
+        # above `account_limit` requests in flight, Scribe's concurrency 429.
+        self.storm_until = 0.0
+        self.storm_retry_after: str | None = None
+        self.account_limit: int | None = None
+        self.refused = 0  # 429s answered
+        self.accepted = 0  # transcriptions answered with a transcript
         # REST behaviour knobs (see scribe_rest.py).
         self.script: list[tuple[str, str]] | None = None  # [(speaker_id, text), ...] for every transcript
         self.audio_duration: float | None = None  # seconds reported; None: derived from the file size
         self.channels = 2  # channels reported with use_multi_channel
+        self.detected_language = "en"  # what realtime sessions report with include_language_detection
+        # (pcm) -> [(word, start, end)]: transcribe what was uploaded (tests/fakes/speech.py's hear)
+        self.hear: Callable[..., list[tuple[str, float, float]]] | None = None
         self.webhook_delay = 0.05  # seconds before a webhook is sent (latency, when set, wins)
         self.deliver_webhooks = True
         self.pending: dict[str, dict] = {}  # webhook-mode transcripts still "processing"

@@ -21,8 +21,18 @@
   sends that error after S seconds of audio then closes with `status`;
   `Fault("slow", delay=S)` stops reading the socket for S seconds once the
   session starts (a slow reader: TCP pushes back on the sender).
+  `Fault("drop_on_commit")`: the connection is cut when a commit arrives;
+  `Fault("never_commit")`: the socket sends partials but never answers a
+  commit (neither ours nor its VAD's);
+  `Fault("pace", delay=F)`: the socket processes audio F times slower than
+  real time (F=2: half real time), reading it only as fast, with a small
+  receive buffer, so the backlog sits in the socket buffers as it would in
+  front of a slow server.
 - `fake.realtime.commit_delay = S`: every commit is answered S seconds late
   (a busy server).
+- `fake.hear = speech.hear` (tests/fakes/speech.py): the text and word times
+  of every commit are what is really in its audio.
+- `fake.realtime.open_sessions`: sockets not closed yet (each one is billed).
 - `fake.realtime.echo = True` (benchmarks): each chunk is answered with a
   partial `echo:<hex of its first 8 bytes>`; arrival and reply times are kept.
 """
@@ -81,6 +91,7 @@ class RealtimeSession:
     previous_text: str | None = None  # given with the first chunk
     sent: list[dict] = field(default_factory=list)
     closed_code: int | None = None
+    open: bool = True
 
 
 @dataclass
@@ -94,6 +105,10 @@ class RealtimeConfig:
     sessions: list[RealtimeSession] = field(default_factory=list)
     arrivals: dict[str, float] = field(default_factory=dict)  # echo id -> time.monotonic() at receipt
     segments_sent: int = 0
+
+    @property
+    def open_sessions(self) -> int:
+        return sum(1 for session in self.sessions if session.open)
 
 
 def realtime_state(fake) -> RealtimeConfig:
@@ -110,6 +125,16 @@ def add_routes(app: web.Application, fake) -> None:
         return await RealtimeHandler(fake, request).run()
 
     app.router.add_get(PATH, realtime)
+
+
+def validate_keyterms(terms: list[str]) -> str | None:
+    """Repeated `keyterms` parameters, each as batch keyterms are limited."""
+    if len(terms) > 1000:
+        return "At most 1000 keyterms are allowed."
+    for term in terms:
+        if not term.strip() or len(term) > 49 or len(term.split()) > 5 or re.search(r"[<>{}\[\]\\]", term):
+            return f"Invalid keyterm: {term!r}."
+    return None
 
 
 def validate(params: dict[str, str]) -> str | None:
@@ -171,16 +196,22 @@ class RealtimeHandler:
         from tests.fakes.scribe import RecordedRequest
 
         self.fault = self.fake.faults.pop("realtime")  # taken by the next socket, whatever happens to it
-        if self.fault and self.fault.kind == "slow":
+        if self.fault and self.fault.kind in ("slow", "pace"):
             self.small_receive_buffer()
         await self.ws.prepare(self.request)
         self.fake.record(RecordedRequest("GET", self.request.path, self.query, dict(self.request.headers)))
         self.session = RealtimeSession(self.query, self.authenticate())
         self.config.sessions.append(self.session)
+        try:
+            return await self.serve()
+        finally:
+            self.session.open = False
+
+    async def serve(self) -> web.WebSocketResponse:
         if self.session.auth == "bad":
             await self.send({"message_type": "auth_error", "error": AUTH_ERROR})
             return await self.close(1000)
-        problem = validate(self.params)
+        problem = validate(self.params) or validate_keyterms([v for k, v in self.query if k == "keyterms"])
         if problem:
             await self.send({"message_type": "invalid_request", "error": problem})
             return await self.close(1008)
@@ -297,11 +328,17 @@ class RealtimeHandler:
             return False
         if pcm:
             await self.audio(pcm)
+        if commit and self.fault and self.fault.kind == "drop_on_commit":
+            self.fault = None
+            self.request.transport.close()
+            return False
         if commit:
             await self.commit()
         return await self.apply_fault()
 
     async def audio(self, pcm: bytes) -> None:
+        if self.fault and self.fault.kind == "pace":  # working through it takes this long
+            await asyncio.sleep(len(pcm) / (2 * self.sample_rate) * self.fault.delay)
         self.session.chunks += 1
         if self.config.keep_audio:
             self.session.audio += pcm
@@ -338,6 +375,13 @@ class RealtimeHandler:
         if not self.heard_speech:
             return
         seconds = len(self.segment) / (2 * self.sample_rate)
+        if self.fake.hear is not None:
+            seconds = len(self.segment) / (2 * self.sample_rate)
+            if int(seconds * 2) > self.partial_words:  # twice a second of audio
+                self.partial_words = int(seconds * 2)
+                heard = self.fake.hear(bytes(self.segment))
+                await self.send({"message_type": "partial_transcript", "text": " ".join(w for w, _, _ in heard)})
+            return
         if self.config.transcriber is not None:
             busy = self.job is not None and not self.job.done()
             if int(seconds) > self.partial_words and not busy:  # about once a second of audio
@@ -358,10 +402,20 @@ class RealtimeHandler:
 
     async def commit(self) -> None:
         self.session.commits += 1
+        if self.fault and self.fault.kind == "never_commit":
+            self.segment.clear()
+            self.heard_speech, self.silence = False, 0.0
+            return
         await asyncio.sleep(self.config.commit_delay)
         seconds = len(self.segment) / (2 * self.sample_rate)
         audio = bytes(self.segment)
         text = ""
+        if self.fake.hear is not None:
+            start, end = self.segment_start, self.segment_start + seconds
+            self.segment.clear()
+            self.segment_start, self.heard_speech, self.silence, self.partial_words = end, False, 0.0, -1
+            await self.send_heard(audio, start)
+            return
         if self.config.transcriber is None and self.heard_speech:
             text = self.segment_text()
             self.config.segments_sent += 1
@@ -378,6 +432,26 @@ class RealtimeHandler:
             self.later(committed)
             return
         await self.send_committed(text, start, end)
+
+    async def send_heard(self, audio: bytes, start: float) -> None:
+        heard = self.fake.hear(audio, start)
+        text = " ".join(word for word, _, _ in heard)
+        await self.send({"message_type": "committed_transcript", "text": text})
+        if self.timestamps:
+            words: list[dict] = []
+            for word, begin, end in heard:
+                if words:
+                    space = {"text": " ", "start": words[-1]["end"], "end": begin, "type": "spacing", "logprob": 0.0}
+                    words.append(space)
+                words.append({"text": word, "start": begin, "end": end, "type": "word", "logprob": -0.05})
+            await self.send(
+                {
+                    "message_type": "committed_transcript_with_timestamps",
+                    "text": text,
+                    "language_code": self.params.get("language_code") or "en",
+                    "words": words,
+                }
+            )
 
     def later(self, job) -> None:
         previous = self.job
@@ -397,7 +471,10 @@ class RealtimeHandler:
                 {
                     "message_type": "committed_transcript_with_timestamps",
                     "text": text,
-                    "language_code": self.params.get("language_code") or "en",
+                    # Only when asked for (include_language_detection), as Scribe does.
+                    "language_code": (self.params.get("language_code") or self.fake.detected_language)
+                    if self.params.get("include_language_detection") == "true"
+                    else None,
                     "words": timed_words(text, start, end),
                 }
             )

@@ -152,11 +152,14 @@ async def read_form(request: web.Request, recorded: RecordedRequest) -> dict[str
         content_type = part.headers.get("Content-Type")
         if part.filename is not None:
             digest, size, head = hashlib.sha256(), 0, b""
+            kept = bytearray() if request.app["fake"].hear is not None else None
             while chunk := await part.read_chunk(1024 * 1024):
                 digest.update(chunk)
                 size += len(chunk)
                 if len(head) < 64:
                     head += chunk[: 64 - len(head)]
+                if kept is not None:
+                    kept += chunk
             value: Any = {
                 "filename": part.filename,
                 "content_type": content_type,
@@ -164,6 +167,8 @@ async def read_form(request: web.Request, recorded: RecordedRequest) -> dict[str
                 "sha256": digest.hexdigest(),
                 "head": head,
             }
+            if kept is not None:
+                value["data"] = bytes(kept)
         else:
             value = (await part.read(decode=False)).decode("utf-8")
         recorded.parts.append((name, value))
@@ -254,6 +259,9 @@ def validate(form: dict, query: dict) -> dict:
     keyterms = form.get("keyterms", [])
     check_keyterms(keyterms)
     formats = check_additional_formats(form.get("additional_formats", []))
+    detection = entity_types(parse_json_field(form, "entity_detection"))
+    redaction = entity_types(parse_json_field(form, "entity_redaction"))
+    check_redaction(detection, redaction, last(form, "entity_redaction_mode"))
     metadata = parse_json_field(form, "webhook_metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise bad_request("invalid_parameters", "webhook_metadata must be a JSON object.", "webhook_metadata")
@@ -267,8 +275,38 @@ def validate(form: dict, query: dict) -> dict:
         "additional_formats": formats,
         "webhook_metadata": metadata,
         "entity_detection": parse_json_field(form, "entity_detection"),
-        "enable_logging": (query.get("enable_logging") or "true") != "false",
+        "entity_redaction": redaction,
+        "entity_redaction_mode": last(form, "entity_redaction_mode") or "enumerated_entity_type",
+        "enable_logging": parse_query_bool(query, "enable_logging", True),
     }
+
+
+REDACTION_MODES = {"redacted", "entity_type", "enumerated_entity_type"}
+
+
+def entity_types(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def check_redaction(detection: list[str], redaction: list[str], mode: str | None) -> None:
+    """entity_redaction must be a subset of entity_detection; the mode one of three."""
+    if redaction and not set(redaction) <= set(detection) and "all" not in detection:
+        raise bad_request(
+            "invalid_parameters", "entity_redaction must be a subset of entity_detection.", "entity_redaction"
+        )
+    if mode is not None and mode not in REDACTION_MODES:
+        raise bad_request("invalid_parameters", f"Invalid entity_redaction_mode: {mode!r}.", "entity_redaction_mode")
+
+
+def parse_query_bool(query: dict, name: str, default: bool) -> bool:
+    value = query.get(name)
+    if value is None:
+        return default
+    if value not in ("true", "false"):
+        raise bad_request("invalid_parameters", f"{name} must be true or false.", name)
+    return value == "true"
 
 
 def check_keyterms(keyterms: list[str]) -> None:
@@ -351,7 +389,8 @@ def chunk_for(script: list[tuple[str, str]], options: dict, duration: float, cha
         "words": words,
         "channel_index": channel,
         "additional_formats": [render_format(item, words) for item in options["additional_formats"]] or None,
-        "entities": [] if options["entity_detection"] else None,
+        # With redaction Scribe returns no entities (scribe-api.md 2.2).
+        "entities": [] if options["entity_detection"] and not options.get("entity_redaction") else None,
         "audio_duration_secs": round(duration, 2),
     }
 
@@ -369,10 +408,29 @@ def render_format(request: dict, words: list[dict]) -> dict:
     }
 
 
-def build_response(fake, options: dict, file_size: int) -> dict:
+def heard_chunk(fake, options: dict, data: bytes) -> dict:
+    """With `fake.hear`: the words really in the uploaded 16 kHz PCM16 WAV."""
+    pcm = data[44:] if data[:4] == b"RIFF" else data
+    words: list[dict] = []
+    for text, start, end in fake.hear(pcm):
+        if words:
+            words.append({"text": " ", "start": words[-1]["end"], "end": start, "type": "spacing", "logprob": 0.0})
+        words.append({"text": text, "start": start, "end": end, "type": "word", "speaker_id": None, "logprob": -0.05})
+    return {
+        "language_code": options["language_code"] or "eng",
+        "language_probability": 0.98,
+        "text": "".join(word["text"] for word in words),
+        "words": words,
+        "audio_duration_secs": round(len(pcm) / 32000, 2),
+    }
+
+
+def build_response(fake, options: dict, file_size: int, data: bytes | None = None) -> dict:
+    transcription_id = secrets.token_urlsafe(15)[:20]
+    if data is not None and fake.hear is not None:
+        return {**heard_chunk(fake, options, data), "transcription_id": transcription_id}
     duration = fake.audio_duration or max(1.0, math.sqrt(max(file_size, 1)) / 50)
     script = fake.script or DEFAULT_SCRIPT
-    transcription_id = secrets.token_urlsafe(15)[:20]
     if options["use_multi_channel"]:
         channels = [chunk_for([script[i % len(script)]], options, duration, i) for i in range(fake.channels)]
         for chunk in channels:
@@ -433,12 +491,14 @@ class Handlers:
         fake = self.fake
         if not self.authorised(request, "batch_scribe"):
             raise unauthorized()
+        self.refuse_when_busy()
         fault = await self.apply_fault("stt")
         options = validate(form, dict(request.query))
         file_info = (form.get("file") or [{}])[0]
         if options["source"] == "source_url":
             file_info = await fetch_source(fake, form["source_url"][0])
-        body = build_response(fake, options, file_info.get("size", 0) if isinstance(file_info, dict) else 0)
+        info = file_info if isinstance(file_info, dict) else {}
+        body = build_response(fake, options, info.get("size", 0), info.get("data"))
         request_id = secrets.token_hex(16)
         if options["enable_logging"]:
             fake.transcripts[body["transcription_id"]] = body
@@ -463,7 +523,24 @@ class Handlers:
             await asyncio.sleep(fake.latency)
         if fault and fault.kind == "drop_after_body":
             return drop(request)
+        with fake.lock:
+            fake.accepted += 1
         return web.json_response(body, headers={"request-id": request_id})
+
+    def refuse_when_busy(self) -> None:
+        """429 as Scribe answers it: during a storm (`rate_limit_exceeded`), or
+        over the account's concurrency limit (`concurrent_limit_exceeded`)."""
+        fake = self.fake
+        with fake.lock:
+            storm = time.monotonic() < fake.storm_until
+            over = fake.account_limit is not None and fake.in_flight > fake.account_limit
+            if storm or over:
+                fake.refused += 1
+        if storm:
+            headers = {"Retry-After": fake.storm_retry_after} if fake.storm_retry_after else {}
+            raise ApiError(429, {"status": "rate_limit_exceeded", "message": "Too many requests."}, headers)
+        if over:
+            raise ApiError(429, {"status": "concurrent_limit_exceeded", "message": "Too many concurrent requests."}, {})
 
     async def deliver_later(self, request_id: str, body: dict, metadata: Any) -> None:
         fake = self.fake

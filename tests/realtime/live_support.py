@@ -108,6 +108,11 @@ class CaptionSocket:
     def of_type(self, kind: str) -> list[dict]:
         return [m for m in self.messages if m.get("type") == kind]
 
+    def one_of(self, kind: str, **match) -> dict:
+        """The one message of `kind` with these fields."""
+        (message,) = [m for m in self.of_type(kind) if all(m.get(k) == v for k, v in match.items())]
+        return message
+
 
 class LiveClient(CaptionSocket):
     """One browser-like socket: collects every message the server sends."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from realtime import messages
 from realtime.relay import Ending, LiveOptions, LiveRelay, Segment
 from realtime.store import DatabaseStore
-from realtime.upstreams import Committed, Emit, Event, UpstreamError
+from realtime.upstreams import Committed, Emit, Event, Replay, UpstreamError
 
 
 class ScriptedUpstream:
@@ -23,7 +23,15 @@ class ScriptedUpstream:
         self.engine, self.language, self.position, self.previous_text = engine, language, position, previous_text
         self.emit = emit
         self.audio = bytearray()
+        self.resume_audio = b""  # the recording's tail a resumed window starts with
         self.started = self.finished = self.closed = False
+        self.commits = 0
+        self.covered = position  # session seconds with text (the ends of the commits said)
+        self.finish_timeout: float | None = None
+
+    @property
+    def transcribed_until(self) -> float:
+        return self.covered
 
     async def start(self) -> None:
         if self.script.refuse is not None:
@@ -34,10 +42,22 @@ class ScriptedUpstream:
         await self.script.flowing.wait()  # cleared: a slow upstream
         self.audio += pcm
 
-    async def finish(self) -> None:
-        """The last commit: what the test queued in `script.on_finish`."""
-        for event in self.script.on_finish:
+    def context(self, text: str) -> None:
+        self.previous_text = text
+
+    async def commit(self) -> None:
+        """A client's commit: what the test queued in `script.on_commit`."""
+        self.commits += 1
+        for event in self.script.on_commit:
             await self.emit(event)
+
+    async def finish(self, timeout: float = 5.0) -> None:
+        """The last commit: what the test queued in `script.on_finish`; then
+        all the audio has text, unless `script.never_commits`."""
+        self.finish_timeout = timeout
+        await self.say(*self.script.on_finish)
+        if not self.script.never_commits:
+            self.covered = self.position + len(self.audio) / 32000
         self.finished = True
         await self.close()
 
@@ -46,6 +66,8 @@ class ScriptedUpstream:
 
     async def say(self, *events: Event) -> None:
         for event in events:
+            if isinstance(event, Committed):
+                self.covered = max(self.covered, event.end)
             await self.emit(event)
 
 
@@ -56,15 +78,30 @@ class Upstreams:
     made: list[ScriptedUpstream] = field(default_factory=list)
     refuse: UpstreamError | None = None  # start() raises this
     on_finish: list[Event] = field(default_factory=list)
+    on_commit: list[Event] = field(default_factory=list)
+    never_commits: bool = False  # finish() leaves the audio without text
     flowing: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.flowing.set()
 
-    def __call__(self, engine: str, *, language: str, emit: Emit, position: float = 0.0, previous_text: str = ""):
+    def __call__(
+        self,
+        engine: str,
+        *,
+        language: str,
+        emit: Emit,
+        position: float = 0.0,
+        previous_text: str = "",
+        keyterms: tuple[str, ...] = (),
+        context: bytes = b"",
+        replay: Replay | None = None,
+    ):
+        self.keyterms = keyterms
         upstream = ScriptedUpstream(
             self, engine, language=language, emit=emit, position=position, previous_text=previous_text
         )
+        upstream.resume_audio = context
         self.made.append(upstream)
         return upstream
 
@@ -86,7 +123,7 @@ class Page:
     async def partial(self, text: str) -> None:
         self.messages.append(messages.partial(text))
 
-    async def committed(self, segment: Segment) -> None:
+    async def committed(self, segment: Segment, words: list[dict] | None = None) -> None:
         self.messages.append(messages.committed(segment))
 
     async def status(self, state: str, message: str) -> None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import wave
+from datetime import timedelta
 
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from realtime.models import LiveSession, LiveStatus
 from tests.fakes.scribe import FakeScribe, Fault
@@ -75,7 +77,7 @@ async def test_scribe_session_relays_audio_in_order_and_captions_back_then_saves
     assert upstream.auth == "token" and bytes(upstream.audio) == b"".join(sent)
     query = dict(upstream.query)
     assert query["model_id"] == "scribe_v2_realtime" and query["audio_format"] == "pcm_16000"
-    assert query["commit_strategy"] == "vad" and query["include_timestamps"] == "true"
+    assert query["commit_strategy"] == "manual" and query["include_timestamps"] == "true"
     assert query["language_code"] == "en"
 
     transcript = await sync_to_async(saved)(ended["transcript"])
@@ -196,10 +198,10 @@ async def test_a_page_back_before_the_server_saw_the_drop_takes_its_session_over
     old connection hands the session over (at once in the same Daphne
     process, at its next heartbeat in another) instead of the resume being
     refused and a second session started. Without the hand-over the old
-    connection, still open, would hold the session past LIVE_RESUME_WAIT_SECONDS.
+    connection, still open, would hold the session past RESUME_WAIT_SECONDS.
     (The same within one process: test_live_socket.py.)"""
     holding = await sync_to_async(site)(LIVE_IDLE_TIMEOUT=4)  # a heartbeat every 0.5 s
-    resuming = await sync_to_async(site)(LIVE_RESUME_WAIT_SECONDS=3)
+    resuming = await sync_to_async(site)()
     first_part, second_part = utterances(1), utterances(1)
     async with LiveClient(holding.base_url, cookie, query="engine=scribe") as before:
         ready = await before.wait_for("ready")
@@ -216,3 +218,121 @@ async def test_a_page_back_before_the_server_saw_the_drop_takes_its_session_over
             ended = await after.stop()
     assert [caption["index"] for caption in after.of_type("committed")] == [1]  # the page had shown 0
     await sync_to_async(saved_as_one)(ended, first_part, second_part)
+
+
+async def test_a_session_whose_web_process_died_resumes_on_another_as_one_transcript(site, cookie):
+    """The web process is killed mid-talk, so nobody hands the session over;
+    the page comes back at once, through the proxy, to a web process that is
+    up (another one, or the same restarted quickly), which waits until the
+    old connection is taken to be gone (three silent heartbeats) and gives
+    the page its session back: one session, one transcript of the whole talk.
+    (With the page's resume given up after 10 s, the talk was split in two.)"""
+    first = await sync_to_async(site)()
+    other = await sync_to_async(site)()
+    async with LiveClient(first.base_url, cookie, query="engine=scribe") as before:
+        ready = await before.wait_for("ready")
+        await before.stream(utterances(1), realtime=2)
+        await before.wait_for("committed", text="alpha bravo charlie")
+        first.processes[0].kill()  # Daphne, SIGKILL: no disconnect, no hand-over
+        await before.wait_closed()
+    resume = f"engine=scribe&resume={ready['session']}&shown=1"
+    async with LiveClient(other.base_url, cookie, query=resume) as after:
+        again = await after.wait_for("ready", timeout=30)
+        assert again["session"] == ready["session"] and again["resumed"] is True
+        await after.stream(utterances(1), realtime=2)
+        await after.wait_for("committed", text="delta echo foxtrot")
+        ended = await after.stop()
+    assert not after.of_type("error")
+    assert await LiveSession.objects.acount() == 1 and await Transcript.objects.acount() == 1
+    transcript = await sync_to_async(saved)(ended["transcript"])
+    assert transcript.result.text == "alpha bravo charlie delta echo foxtrot"
+
+
+async def test_revoking_a_live_link_in_one_web_process_closes_its_viewer_in_another(site, cookie, user):
+    """Through the channel layer (Redis) from the process that revoked to
+    the one holding the viewer's socket."""
+    from realtime import services
+    from tests.web import signed_in
+
+    owners, viewers = await sync_to_async(site)(), await sync_to_async(site)()
+    session = await sync_to_async(services.start_session)(user, engine="scribe")
+    revoked, kept = [await sync_to_async(services.create_link)(session) for _ in range(2)]
+    async with (
+        LiveClient(viewers.base_url, None, path=f"/ws/live/view/{revoked.token}/") as gone,
+        LiveClient(viewers.base_url, None, path=f"/ws/live/view/{kept.token}/") as watching,
+    ):
+        await gone.wait_for("backlog")
+        await watching.wait_for("backlog")
+
+        def revoke() -> int:
+            with signed_in(owners.base_url, cookie) as http:
+                return http.post(f"/live/links/{revoked.link.pk}/revoke/").status_code
+
+        assert await sync_to_async(revoke)() == 200
+        assert await gone.wait_closed(timeout=10) == 4404
+        assert watching.reader is not None and not watching.reader.done()
+    for running in (owners, viewers):  # stopped, so their access logs are flushed
+        for process in running.processes:
+            await sync_to_async(process.stop)()
+    logs = owners.logs() + viewers.logs()
+    assert "WSCONNECTING /ws/live/view/sha256:" in logs  # the access log names the link by its hash prefix
+    assert revoked.token not in logs and kept.token not in logs
+
+
+async def test_a_server_that_dies_mid_session_is_recovered_and_its_gap_filled_by_the_worker(
+    make_site, fake, cookie, user
+):
+    """Daphne is killed while a session streams (so its upstream dies with
+    it, unflushed audio and all). Recovery saves the session with everything
+    after the last text as a gap, and a real Celery worker fills it from the
+    recording: the transcript then reads as a batch transcription of the
+    same recording, and its page says which part was filled."""
+    from django.test import Client
+
+    from realtime import services
+    from tests.fakes import speech
+
+    fake.hear = speech.hear
+    running = await sync_to_async(make_site)(
+        worker=True, ELEVENLABS_API_KEY=fake.api_key, ELEVENLABS_BASE_URL=fake.base_url
+    )
+    pcm = speech.say(speech.script(20, sentence_words=5, seed=7))
+    async with LiveClient(running.base_url, cookie, query="engine=scribe&language=en") as client:
+        await client.wait_for("ready")
+        for frame in frames(pcm):
+            await client.ws.send(frame)
+            await asyncio.sleep(len(frame) / 32000 / 4)
+            if client.of_type("committed"):
+                fake.realtime.commit_delay = 10  # from the first text on, Scribe is stuck until after the kill
+        await asyncio.sleep(3)
+        running.processes[0].kill()  # Daphne dies mid-session
+        await client.wait_closed()
+    for _ in range(250):  # its upstream socket died with it (the fake sees it once it reads again)
+        if fake.realtime.open_sessions == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert fake.realtime.open_sessions == 0
+    await LiveSession.objects.aupdate(heartbeat=timezone.now() - timedelta(hours=1))
+    assert await sync_to_async(services.recover_stale_sessions)() == 1
+    session = await LiveSession.objects.aget()
+    assert session.gaps and session.status == LiveStatus.ENDED
+    for _ in range(300):  # the worker fills the gap
+        session = await LiveSession.objects.aget()
+        if not session.incomplete:
+            break
+        await asyncio.sleep(0.1)
+    assert not session.incomplete, running.logs()
+    transcript = await sync_to_async(saved)(session.transcript_id)
+    with default_storage.open(transcript.media.file.name, "rb") as handle, wave.open(handle) as wav:
+        batch = speech.text(wav.readframes(wav.getnframes())).split()
+    words = [w for w in transcript.result.data["words"] if w["type"] == "word"]
+    assert any(w.get("filled") for w in words) and any(not w.get("filled") for w in words)
+    assert speech.wer(batch, [w["text"] for w in words]) <= 3.0
+
+    def page() -> str:
+        client = Client()
+        client.force_login(user)
+        return client.get(f"/transcripts/{transcript.pk}/").content.decode()
+
+    html = await sync_to_async(page)()
+    assert "transcribed from the recording afterwards" in html and 'class="filled"' in html

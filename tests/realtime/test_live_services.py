@@ -162,3 +162,44 @@ def test_retranscribe_in_batch_keeps_the_live_transcript(client, user, other_use
     assert batch.media_id == live.media_id and batch.status == Status.QUEUED and batch.engine == "local"
     assert Transcript.objects.get(pk=live.pk).status == Status.DONE
     assert default_storage.exists(live.media.file.name)
+
+
+def test_the_live_page_holds_audio_for_as_long_as_the_server_may_take_to_give_the_session_back(client, user):
+    """The page's side of the reconnect contract: its timing comes from the
+    server's constants (realtime/services.py), and live.js reads it from there."""
+    import re
+    from pathlib import Path
+
+    client.force_login(user)
+    page = client.get("/live/").content.decode()
+    resume = float(re.search(r'data-resume-seconds="([\d.]+)"', page).group(1))
+    hold = float(re.search(r'data-hold-seconds="([\d.]+)"', page).group(1))
+    assert resume == services.RESUME_WAIT_SECONDS >= services.SILENT_AFTER_SECONDS + services.HEARTBEAT_SECONDS
+    assert hold > resume
+    script = (Path(__file__).parents[2] / "frontend/static/js/live.js").read_text()
+    assert "root.dataset.holdSeconds" in script and "root.dataset.bufferSeconds" in script
+
+
+def test_one_account_holds_at_most_its_share_of_the_local_live_slots(user, other_user, settings):
+    settings.LIVE_LOCAL_MAX_SESSIONS = 2
+    settings.LIVE_LOCAL_SESSIONS_PER_USER = 1
+    first = services.start_session(user, engine="local")
+    with pytest.raises(services.LiveRefused) as refused:
+        services.start_session(user, engine="local")
+    assert refused.value.code == "local_share" and "shared" in str(refused.value)
+    services.start_session(other_user, engine="local")  # the other slot is someone else's to take
+    services.start_session(user, engine="scribe")  # other engines are not limited by it
+    services.end_session(first.pk)
+    services.start_session(user, engine="local")
+
+
+def test_a_french_session_retranscribed_on_an_english_only_model_is_english(client, user):
+    session = services.start_session(user, engine="scribe", language="fr")
+    services.append_segment(session.pk, 0, "bonjour", None, 0, 1)
+    live = services.end_session(session.pk)
+    assert live.options["language"] == "fr"
+    client.force_login(user)
+    client.post(f"/transcripts/{live.pk}/retranscribe/", {"engine": "local"})
+    batch = Transcript.objects.exclude(pk=live.pk).get()
+    # The bundled tiny.en knows English only: asking it for French would be ignored.
+    assert batch.options["language"] == "en"

@@ -178,7 +178,6 @@ async def test_a_page_that_closes_without_stop_has_its_session_saved(fake, cooki
 
 
 async def test_a_page_back_on_a_new_socket_takes_its_session_over_and_the_old_one_closes_4409(fake, cookie, settings):
-    settings.LIVE_RESUME_WAIT_SECONDS = 3
     first_part, second_part = utterances(1), utterances(1)
     async with InProcessSocket(LIVE, cookie) as before:
         ready = await before.wait_for("ready")

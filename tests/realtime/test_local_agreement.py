@@ -75,3 +75,33 @@ def test_every_word_commits_soon_after_it_is_heard(streamed):
     lags = sorted(heard_until - word.end for word, heard_until in commits)
     assert lags[len(lags) // 2] <= SETTLED_SECONDS, lags
     assert lags[-1] <= UNSURE_SETTLED_SECONDS + 2 * STEP_SECONDS, lags
+
+
+def stream_into(state: LocalAgreement, pcm: bytes) -> list:
+    step = int(STEP_SECONDS * SAMPLE_RATE) * 2
+    agreed_words = []
+    for position in range(0, len(pcm), step):
+        state.add(pcm[position : position + step])
+        agreed_words.extend(state.step()[0])
+    agreed_words.extend(state.step(final=True)[0])
+    return agreed_words
+
+
+def test_a_resumed_window_hears_the_preceding_audio_and_repeats_nothing(speech):
+    """The connection broke mid-sentence: the new window starts with the
+    recording's last four seconds, and what was committed is not said again."""
+    pcm = b"".join(speech_pcm(speech(sentence)) + silence(0.6) for sentence in SENTENCES)
+    model = load_model(2, ShortEncoderWhisperModel)
+    cut = int(len(pcm) * 0.45) // 2 * 2
+    before = stream_into(LocalAgreement(model, "en"), pcm[:cut])
+    position = cut / 2 / SAMPLE_RATE
+    said = " ".join(word.text for word in before)
+    context = pcm[max(0, cut - 4 * SAMPLE_RATE * 2) : cut]
+    resumed = LocalAgreement(model, "en", position, context=context, previous_text=said)
+    after = stream_into(resumed, pcm[cut:])
+    assert all(word.start >= position - 0.5 for word in after)
+    text = said + " " + " ".join(word.text for word in after)
+    assert word_error_rate(" ".join(SENTENCES), text) < 0.3, text
+    # No phrase said twice across the break.
+    tail, head = [w.text.lower() for w in before[-3:]], [w.text.lower() for w in after[:3]]
+    assert tail != head, (tail, head)

@@ -114,8 +114,10 @@ async def test_a_slow_upstream_ends_the_session_when_the_buffer_is_full(user, se
     for frame in audio:
         harness.relay.accept(frame)
     await harness.ended()
-    error = harness.page.one("error")
+    error, incomplete = harness.page.of_type("error")
     assert error["code"] == "buffer_full" and "not keeping up" in error["message"]
+    # The audio it never sent has no text: the page is told, and the batch pass fills it.
+    assert incomplete["code"] == "incomplete" and not incomplete["fatal"]
     assert harness.page.closed is Ending.BUFFER_FULL
     assert harness.upstream.closed and not harness.upstream.finished
     session = await row(harness.relay)
@@ -143,6 +145,8 @@ async def test_a_resumed_session_carries_on_numbering_context_time_and_recording
         {"type": "committed", "index": 1, "text": "two", "start": 0.5, "end": 0.9}
     ]
     assert after.upstream.previous_text == "one two" and after.upstream.position == 1.0
+    # The recording so far (1 s, under the 4 s asked for) is the upstream's context.
+    assert len(after.upstream.resume_audio) == 32000
     assert after.relay.watched  # the link made while it was away
     for frame in frames(SECOND):
         after.relay.accept(frame)
@@ -159,7 +163,6 @@ async def test_a_resumed_session_carries_on_numbering_context_time_and_recording
 
 
 async def test_a_page_back_on_a_new_connection_takes_the_session_over_in_this_process(user, settings):
-    settings.LIVE_RESUME_WAIT_SECONDS = 3
     holding = await streaming(user)
     await holding.commit("kept", 0.0, 0.5)
     session = await row(holding.relay)
@@ -174,14 +177,10 @@ async def test_a_page_back_on_a_new_connection_takes_the_session_over_in_this_pr
     assert session.attached and not session.release_requested and session.status == LiveStatus.ACTIVE
 
 
-async def test_only_the_owner_resumes_and_only_a_session_handed_over_in_time(user, other_user, settings):
-    settings.LIVE_RESUME_WAIT_SECONDS = 0.3
-    # Held by a process that beat a moment ago, then died: nobody hands it over.
-    orphan = await sync_to_async(services.start_session)(user, engine="scribe")
+async def test_only_the_owner_resumes_a_live_session(user, other_user):
     owners = await streaming(user)
     owned = str((await row(owners.relay)).uuid)
     for who, session in (
-        (user, str(orphan.uuid)),
         (user, "00000000-0000-0000-0000-000000000000"),
         (user, "not-a-uuid"),
         (other_user, owned),
@@ -195,6 +194,37 @@ async def test_only_the_owner_resumes_and_only_a_session_handed_over_in_time(use
     owners.relay.end(Ending.STOP)
     await owners.ended()
     assert await LiveSession.objects.filter(status=LiveStatus.ENDED).acount() == 1
+
+
+async def test_a_page_keeps_asking_for_its_session_until_a_dead_server_would_have_let_it_go():
+    """The timing contract: a connection is taken to be gone after three
+    silent heartbeats, and a page coming back waits at least that long plus a
+    heartbeat; the Live page holds its audio for longer still."""
+    assert services.SILENT_AFTER_SECONDS == 3 * services.HEARTBEAT_SECONDS
+    assert services.RESUME_WAIT_SECONDS >= services.SILENT_AFTER_SECONDS + services.HEARTBEAT_SECONDS
+
+
+async def test_a_page_back_after_its_server_died_resumes_the_same_session(user):
+    """Its web process died holding the session a moment after its last
+    heartbeat: nobody hands it over, and the page's resume is answered once
+    the old connection has been silent for SILENT_AFTER_SECONDS (with the
+    10 s wait of before, the talk was split into a second session)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    orphan = await sync_to_async(services.start_session)(user, engine="local")
+    await sync_to_async(services.append_segment)(orphan.pk, 0, "before the crash", None, 0.0, 1.0)
+    beat = timezone.now() - timedelta(seconds=3)  # 12 s of silence to go
+    await LiveSession.objects.filter(pk=orphan.pk).aupdate(heartbeat=beat)
+    resuming = Harness()
+    await resuming.start(user, resume=str(orphan.uuid), shown=1)
+    assert resuming.page.one("ready")["resumed"] and resuming.relay.session_id == orphan.pk
+    await resuming.commit("after it", 1.0, 2.0)
+    resuming.relay.end(Ending.STOP)
+    await resuming.ended()
+    assert await transcript_text(resuming.page.one("ended")["transcript"]) == "before the crash after it"
+    assert await LiveSession.objects.acount() == 1
 
 
 async def test_no_audio_for_the_idle_timeout_stops_and_saves(user, settings):
@@ -350,3 +380,96 @@ async def test_scribe_without_a_key_is_refused_before_any_session(user):
         await harness.start(user, engine="scribe")
     assert refused.value.code == "not_configured"
     assert not harness.upstreams.made and await LiveSession.objects.acount() == 0
+
+
+async def test_a_client_commit_follows_the_audio_before_it_and_holds_back_the_audio_after(user) -> None:
+    """A Scribe client's manual commit (api/compat/scribe_realtime.py): all
+    audio accepted before it is upstream when the upstream commits, its text
+    has reached the page when `done` runs, and later audio waits for both."""
+    harness = Harness()
+    await harness.start(user)
+    harness.upstreams.on_commit = [Committed(text="before the commit", start=0, end=1)]
+    seen: list[tuple[int, list[str]]] = []
+
+    async def done() -> None:
+        seen.append((len(harness.upstream.audio), [m["text"] for m in harness.page.of_type("committed")]))
+
+    before, after = frames(SECOND), frames(SECOND)
+    for frame in before:
+        harness.relay.accept(frame)
+    harness.relay.commit(done)
+    for frame in after:
+        harness.relay.accept(frame)
+    await harness.flushed()
+    assert harness.upstream.commits == 1
+    assert seen == [(len(SECOND), ["before the commit"])]
+    assert len(harness.upstream.audio) == 2 * len(SECOND)
+    harness.relay.end(Ending.CLIENT_ERROR, "Unexpected message type: x")
+    await harness.ended()
+    session = await row(harness.relay)
+    assert harness.upstream.finished and session.status == LiveStatus.ENDED  # what came before is kept
+    assert session.error == "Unexpected message type: x" and harness.page.closed is Ending.CLIENT_ERROR
+
+
+async def test_a_session_sending_only_silence_is_stopped_and_saved_with_a_message(user, settings):
+    settings.LIVE_SILENCE_TIMEOUT = 60
+    harness = await streaming(user)  # a second of tone
+    quiet = tone(0.2, amplitude=0.0005)  # a muted microphone's hiss, about -66 dBFS
+    for skew in (30, 29):
+        harness.skew += skew
+        harness.relay.accept(quiet)
+        harness.relay.on_heartbeat(False)
+        assert harness.relay.streaming
+    harness.relay.accept(tone(0.2))  # someone speaks: the silence starts again
+    harness.skew += 59
+    harness.relay.accept(quiet)
+    harness.relay.on_heartbeat(False)
+    assert harness.relay.streaming
+    harness.skew += 2
+    harness.relay.accept(quiet)
+    harness.relay.on_heartbeat(False)
+    await harness.ended()
+    notice = harness.page.one("error")
+    assert notice["code"] == "silence" and "saved" in notice["message"]
+    assert harness.page.one("ended")["transcript"] and harness.page.closed is Ending.SILENCE
+    assert harness.upstream.finished
+
+
+async def test_a_session_that_goes_over_the_owners_minutes_is_cut_off_with_its_text_saved(user, settings):
+    """Checked at each heartbeat, not only at the start: the audio streamed
+    so far counts toward the month's minutes for the engine."""
+    from realtime.pulse import pulse
+    from transcripts import quotas
+
+    settings.QUOTA_MONTHLY_MINUTES = {"local": 1}
+    await sync_to_async(quotas.record)(user, "local", 57)  # 3 s left this month
+    harness = await streaming(user, audio=SECOND + SECOND)
+    await harness.commit("said in time", 0.0, 1.5)
+    await pulse().beat_once()
+    assert harness.relay.streaming  # 2 s of 3
+    for frame in frames(SECOND + SECOND):
+        harness.relay.accept(frame)
+    await harness.flushed()
+    await pulse().beat_once()
+    await harness.ended()
+    notice = harness.page.one("error")
+    assert notice["code"] == "quota" and "stopped and saved" in notice["message"] and "1:00" in notice["message"]
+    transcript_id = harness.page.one("ended")["transcript"]
+    assert await transcript_text(transcript_id) == "said in time"
+    assert harness.page.closed is Ending.QUOTA and harness.upstream.finished
+    assert (await row(harness.relay)).error == notice["message"]
+
+
+async def test_a_session_that_fills_the_owners_storage_is_cut_off(user, settings):
+    from realtime.pulse import pulse
+
+    settings.QUOTA_STORAGE_BYTES = 3 * 32000  # three seconds of recording
+    harness = await streaming(user, audio=SECOND)
+    await pulse().beat_once()
+    assert harness.relay.streaming
+    for frame in frames(SECOND + SECOND + SECOND):
+        harness.relay.accept(frame)
+    await harness.flushed()
+    await pulse().beat_once()
+    await harness.ended()
+    assert harness.page.one("error")["code"] == "quota" and "storage" in harness.page.one("error")["message"]

@@ -12,9 +12,10 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosedError
 
-from realtime.upstreams import FATAL, MESSAGES, Committed, Failure, Partial, Status, UpstreamError
+from realtime.upstreams import FATAL, MESSAGES, Committed, Failure, Lag, Partial, Status, UpstreamError
 from realtime.upstreams import scribe as scribe_module
 from realtime.upstreams.scribe import PREVIOUS_TEXT_CHARS, ScribeUpstream, text_tail
+from tests.realtime.live_support import tone
 
 pytestmark = pytest.mark.asyncio
 
@@ -77,8 +78,17 @@ class Dialer:
 
 
 class Events(list):
+    """What the upstream emitted; its lag reports apart, in `lags`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lags: list[float] = []
+
     async def __call__(self, event) -> None:
-        self.append(event)
+        if isinstance(event, Lag):
+            self.lags.append(event.seconds)
+        else:
+            self.append(event)
 
     async def until(self, count: int) -> None:
         for _ in range(400):
@@ -163,10 +173,11 @@ async def test_a_plain_commit_without_timestamps_is_sent_at_the_next_message_spa
     await upstream.send(SECOND)
     socket.say("committed_transcript", text="at the end")
     await upstream.close()  # a pending plain commit is not lost on close
-    assert events[-1] == Committed(text="at the end", start=3.0, end=4.0)
+    # It spans the audio after the last committed word.
+    assert events[-1] == Committed(text="at the end", start=2.5, end=4.0)
 
 
-@pytest.mark.parametrize("code", sorted(set(MESSAGES) - {"upstream_unavailable", "server_busy"}))
+@pytest.mark.parametrize("code", sorted(set(MESSAGES) - {"upstream_unavailable", "server_busy", "commit_throttled"}))
 async def test_each_scribe_error_becomes_a_failure_with_our_message(code):
     upstream, dialer, events = await started()
     socket = dialer.sockets[0]
@@ -203,13 +214,54 @@ async def test_a_dropped_socket_is_replaced_and_the_uncommitted_audio_replayed_w
     assert first.sent[0]["previous_text"] == "said before the page dropped"
     assert "previous_text" not in first.sent[1]
     assert second.sent[0]["previous_text"] == text_tail("said before the page dropped alpha bravo")
-    # The tail is replayed in chunks Scribe takes (8000 bytes), then the new chunk follows.
-    assert [len(base64.b64decode(m["audio_base_64"])) for m in second.sent] == [8000, 8000, 16000]
-    assert second.audio == uncommitted  # the replayed tail, then the new chunk
+    # Everything after the last committed word is replayed, in chunks Scribe
+    # takes (8000 bytes), then the new chunk follows.
+    assert [len(base64.b64decode(m["audio_base_64"])) for m in second.sent] == [8000, 8000, 3200, 16000]
+    assert second.audio == SECOND[int(0.9 * 32000) :] + uncommitted
     # Word times on the new socket count from where its audio starts in the session.
     second.say("committed_transcript_with_timestamps", text="charlie", words=words(("charlie", 0.1, 0.4)))
     await events.until(4)
-    assert events[3].start == pytest.approx(1.1) and events[3].end == pytest.approx(1.4)
+    assert events[3].start == pytest.approx(1.0) and events[3].end == pytest.approx(1.3)
+    await upstream.close()
+
+
+async def test_after_40_s_of_uncommitted_speech_a_drop_replays_all_of_it_from_the_recording(monkeypatch):
+    """Continuous speech is not committed by Scribe's VAD: after a drop every
+    second of it is sent again, read back from the session's recording (not
+    a fixed window in memory), and the word times go on from where it began."""
+    monkeypatch.setattr(scribe_module, "RECONNECT_BACKOFF_SECONDS", 0)
+    recording = bytearray()
+    reads = []
+
+    async def replay(start: int, end: int) -> bytes:
+        reads.append((start, end))
+        return bytes(recording[start:end])
+
+    dialer, events = Dialer(), Events()
+    upstream = ScribeUpstream(language="en", emit=events, replay=replay, dial=dialer)
+    await upstream.start()
+    first = dialer.sockets[0]
+    await upstream.send(SECOND)
+    recording += SECOND
+    first.say("committed_transcript_with_timestamps", text="alpha", words=words(("alpha", 0.1, 0.9)))
+    await events.until(1)
+    speech = b"".join(bytes([i % 251, 1]) * 16000 for i in range(40))  # 40 s, every second different
+    for second in range(40):
+        recording += speech[second * 32000 : (second + 1) * 32000]
+        await upstream.send(speech[second * 32000 : (second + 1) * 32000])
+    first.drop()
+    for _ in range(400):
+        if len(dialer.sockets) > 1 and upstream.connected.is_set():
+            break
+        await asyncio.sleep(0.005)
+    second = dialer.sockets[1]
+    assert second.audio == SECOND[int(0.9 * 32000) :] + speech  # from the last committed word on
+    assert reads == [(int(0.9 * 32000), 41 * 32000)]
+    assert upstream.memory == bytearray()  # nothing kept in memory: the recording is the source
+    second.say("committed_transcript_with_timestamps", text="bravo", words=words(("bravo", 0.5, 1.0)))
+    await events.until(4)
+    (bravo,) = [e for e in events.of(Committed) if e.text == "bravo"]
+    assert bravo.start == pytest.approx(1.4)
     await upstream.close()
 
 
@@ -265,3 +317,39 @@ async def test_previous_text_is_the_last_whole_words_within_scribes_limit():
     assert len(tail) <= PREVIOUS_TEXT_CHARS and long.endswith(tail)
     assert text_tail("abc defgh", limit=5) == "defgh"  # the cut falls on a word boundary: the word is kept
     assert text_tail("abc defgh", limit=4) == ""  # no whole word fits
+
+
+def commits(socket: ScriptedSocket) -> int:
+    return sum(1 for m in socket.sent if m["commit"])
+
+
+async def test_after_20_s_without_a_commit_the_upstream_commits_at_the_next_quiet_moment_and_backs_off_when_throttled():
+    now = [0.0]
+    dialer, events = Dialer(), Events()
+    upstream = ScribeUpstream(language="en", emit=events, dial=dialer, clock=lambda: now[0])
+    await upstream.start()
+    socket = dialer.sockets[0]
+    loud, quiet = tone(1.0), b"\0\0" * 16000
+    for _ in range(25):  # 25 s of speech, no pause: no word is cut by a commit
+        await upstream.send(loud)
+    assert commits(socket) == 0
+    await upstream.send(quiet[:6400])  # the first quiet moment after 20 s
+    assert commits(socket) == 1 and socket.sent[-1] == json.loads(scribe_module.COMMIT_MESSAGE)
+    await upstream.send(quiet[:6400])
+    assert commits(socket) == 1  # one at a time
+    socket.say("commit_throttled", error="Commits are too frequent")
+    for _ in range(100):
+        if not upstream.commits:
+            break
+        await asyncio.sleep(0.005)
+    assert not events.of(Failure)  # ours to handle, not the page's
+    await upstream.send(quiet[:6400])
+    assert commits(socket) == 1  # throttled: waits
+    now[0] += scribe_module.THROTTLE_BACKOFF_SECONDS
+    await upstream.send(quiet[:6400])
+    assert commits(socket) == 2
+    socket.say("committed_transcript_with_timestamps", text="many words", words=words(("words", 24.0, 24.9)))
+    await events.until(1)
+    assert upstream.transcribed_until == pytest.approx(25.8)  # through where the commit was sent
+    assert upstream.lag == pytest.approx(0.0)
+    await upstream.close()

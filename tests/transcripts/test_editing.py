@@ -43,7 +43,7 @@ def timings(words: list[dict]) -> list[tuple]:
 def test_rename_speaker_applies_everywhere_and_keeps_ids(data):
     edited = editing.rename_speaker(data, "speaker_0", "  Dana  Scully ")
     labels = [speaker_label(edited, t.speaker_id) for t in canonical.turns(edited)]
-    assert labels == ["Dana Scully", "speaker_1", "Dana Scully"]
+    assert labels == ["Dana Scully", "Speaker 2", "Dana Scully"]
     assert edited["words"] == data["words"]
     assert "speaker_names" not in data  # pure: the input is not changed
 
@@ -145,7 +145,7 @@ def test_edits_save_to_data_and_text_and_keep_original(auth_client, transcript, 
         f"{base}/speaker/", {"speaker_id": "speaker_1", "name": "Sam"}, HTTP_ACCEPT="application/json"
     )
     assert response.status_code == 200
-    assert response.json()["speakers"] == [{"id": "speaker_0", "name": "speaker_0"}, {"id": "speaker_1", "name": "Sam"}]
+    assert response.json()["speakers"] == [{"id": "speaker_0", "name": "Speaker 1"}, {"id": "speaker_1", "name": "Sam"}]
     assert "Sam</button>" in response.json()["html"]
     i = index_of(data, "team.")
     auth_client.post(f"{base}/words/", {"first": i, "last": i, "text": "crew."}, HTTP_ACCEPT="application/json")

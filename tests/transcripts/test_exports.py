@@ -41,8 +41,8 @@ def vtt_captions(content: bytes):
 
 def test_txt_has_speakers_and_timestamps_by_choice(meeting):
     text = exports.to_txt(meeting).decode()
-    assert "speaker_0 [0:00]\nGood morning everyone. (laughter)" in text
-    assert "speaker_1 [0:05]\nThanks Dana, let's start with the budget." in text
+    assert "Speaker 1 [0:00]\nGood morning everyone. (laughter)" in text
+    assert "Speaker 2 [0:05]\nThanks Dana, let's start with the budget." in text
     bare = exports.to_txt(meeting, exports.TextOptions(speakers=False, timestamps=False)).decode()
     assert bare == "Good morning everyone. (laughter)\n\nThanks Dana, let's start with the budget.\n"
 
@@ -50,8 +50,8 @@ def test_txt_has_speakers_and_timestamps_by_choice(meeting):
 def test_srt_parses_back_with_speaker_labels_at_changes(meeting):
     subtitles = list(srt.parse(exports.to_srt(meeting).decode()))
     assert [s.index for s in subtitles] == list(range(1, len(subtitles) + 1))
-    assert subtitles[0].content.startswith("speaker_0: Good morning")
-    assert any(s.content.startswith("speaker_1: Thanks") for s in subtitles)
+    assert subtitles[0].content.startswith("Speaker 1: Good morning")
+    assert any(s.content.startswith("Speaker 2: Thanks") for s in subtitles)
     assert subtitles[0].start.total_seconds() == pytest.approx(0.5)
     assert subtitles[-1].end.total_seconds() == pytest.approx(7.5)
 
@@ -80,7 +80,7 @@ def test_long_transcript_cues_respect_line_length_lines_and_duration(max_chars, 
     # Every word is in the subtitles, in order.
     spoken = " ".join(w["text"] for w in data["words"] if w["type"] != "spacing")
     shown = " ".join(
-        line.split(": ", 1)[-1] if line.startswith("speaker_") else line
+        line.split(": ", 1)[-1] if line.startswith("Speaker ") else line
         for s in subtitles
         for line in s.content.split("\n")
     )
@@ -90,8 +90,8 @@ def test_long_transcript_cues_respect_line_length_lines_and_duration(max_chars, 
 def test_cues_break_at_pauses_and_speaker_changes(meeting):
     cues = build_cues(meeting, CueOptions(pause=1.5))
     # 2.6 s -> 5.0 s is a pause and a new speaker; the first speaker's words stay together.
-    assert cues[0].lines == ["speaker_0: Good morning everyone.", "(laughter)"]
-    assert cues[1].speaker == "speaker_1"
+    assert cues[0].lines == ["Speaker 1: Good morning everyone.", "(laughter)"]
+    assert cues[1].speaker == "Speaker 2"
     no_split = build_cues(meeting, CueOptions(pause=0, split_speakers=False, max_duration=60, max_chars=200))
     assert len(no_split) == 1
 
@@ -117,9 +117,9 @@ def test_docx_has_title_turns_and_timestamps(meeting):
     paragraphs = [p.text for p in document.paragraphs]
     assert paragraphs[0] == "Weekly <sync> & plan"
     assert paragraphs[1:] == [
-        "speaker_0 [0:00]",
+        "Speaker 1 [0:00]",
         "Good morning everyone. (laughter)",
-        "speaker_1 [0:05]",
+        "Speaker 2 [0:05]",
         "Thanks Dana, let's start with the budget.",
     ]
     assert document.paragraphs[1].runs[0].bold
@@ -131,9 +131,9 @@ def test_pdf_has_title_turns_and_timestamps(meeting):
     assert reader.metadata.title == "Weekly (sync)"
     for expected in (
         "Weekly (sync)",
-        "speaker_0 [0:00]",
+        "Speaker 1 [0:00]",
         "Good morning everyone. (laughter)",
-        "speaker_1 [0:05]",
+        "Speaker 2 [0:05]",
         "let's start with the budget.",
     ):
         assert expected in text

@@ -35,6 +35,8 @@ def test_rendered_turns_match_canonical_turns_exactly():
 
 def test_channels_and_audio_events_are_marked():
     data = words_from([(None, "Hello", 0, 0.5), (None, "(applause)", 0.6, 1.0)], channel_index=1)
+    other = words_from([(None, "Hi", 2, 2.5)], channel_index=0)
+    data = {**data, "words": data["words"] + other["words"]}  # two channels to tell apart
     page = page_html.render_turns(data)
     assert '<span class="channel">channel 2</span>' in page
     assert '<span class="event" data-i="2"' in page
@@ -65,7 +67,7 @@ def test_the_rendered_body_is_stored_and_follows_every_change(auth_client, user)
     assert TranscriptResult.objects.get(transcript=transcript).page_cache == {}
     assert "Hello" in auth_client.get(f"/transcripts/{transcript.pk}/").content.decode()
     cache = TranscriptResult.objects.get(transcript=transcript).page_cache
-    assert "Hello" in cache["html"] and cache["speakers"] == [{"id": "speaker_0", "name": "speaker_0"}]
+    assert "Hello" in cache["html"] and cache["speakers"] == [{"id": "speaker_0", "name": "Speaker 1"}]
     auth_client.post(f"/transcripts/{transcript.pk}/edit/words/", {"first": 0, "last": 0, "text": "Howdy"})
     assert "Howdy" in TranscriptResult.objects.get(transcript=transcript).page_cache["html"]
     assert "Howdy" in auth_client.get(f"/transcripts/{transcript.pk}/").content.decode()
@@ -77,10 +79,15 @@ def test_the_rendered_body_is_stored_and_follows_every_change(auth_client, user)
 
 
 def test_speaker_names_are_buttons_only_for_the_owner():
-    cache = page_html.page_cache(words_from([("speaker_0", "Hi", 0, 0.5)]), results.cache_key(timezone.now()))
+    data = words_from([("speaker_0", "Hi", 0, 0.5), ("speaker_1", "Hello", 1, 1.5)])
+    cache = page_html.page_cache(data, results.cache_key(timezone.now()))
     assert '<button type="button" class="speaker" data-role="reassign"' in page_html.as_body(cache, editable=True).html
     shared = page_html.as_body(cache, editable=False).html
-    assert "<button" not in shared and '<b class="speaker">speaker_0</b>' in shared
+    assert "<button" not in shared and '<b class="speaker">Speaker 1</b>' in shared
+    # A lone speaker has no label, but the owner can still give a turn to someone.
+    alone = page_html.page_cache(words_from([("speaker_0", "Hi", 0, 0.5)]), results.cache_key(timezone.now()))
+    assert 'data-role="reassign"' in page_html.as_body(alone, editable=True).html
+    assert "<button" not in page_html.as_body(alone, editable=False).html
 
 
 @pytest.mark.django_db

@@ -4,7 +4,6 @@ streaming, the concurrency cap, Retry-After handling and error wording."""
 from __future__ import annotations
 
 import json
-import threading
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,7 +14,8 @@ from tests.fakes.scribe import FakeScribe, Fault
 from transcripts.engines import PermanentEngineError, TranscriptionOptions
 from transcripts.engines.scribe import client as scribe_client
 from transcripts.engines.scribe import engine as scribe_engine
-from transcripts.engines.scribe.client import MediaSource, ScribeClient
+from transcripts.engines.scribe.client import MediaSource, ScribeBusy, ScribeClient
+from transcripts.engines.scribe.slots import LocalSlots, NoFreeSlot
 
 AUDIO = b"RIFF" + b"\1" * 5000
 
@@ -27,13 +27,13 @@ def fake():
 
 
 def client_for(fake, **kwargs) -> ScribeClient:
-    semaphore = kwargs.pop("semaphore", threading.BoundedSemaphore(50))
+    slots = kwargs.pop("slots", LocalSlots(50))
     return ScribeClient(
         api_key=fake.api_key,
         base_url=fake.base_url,
         model="scribe_v2",
         http=httpx.Client(timeout=30),
-        semaphore=semaphore,
+        slots=slots,
         **kwargs,
     )
 
@@ -93,13 +93,21 @@ def test_a_large_file_is_streamed_not_read_into_memory(fake, tmp_path):
     assert peak < 40 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB for a {size / 1e6:.0f} MB upload"
 
 
-def test_concurrency_cap_holds_excess_requests_back(fake):
+def test_requests_above_the_limit_are_refused_here_not_sent(fake):
+    """The client never waits for a slot (the job waits in the queue instead)."""
     fake.latency = 0.5
-    client = client_for(fake, semaphore=threading.BoundedSemaphore(3))
+    client = client_for(fake, slots=LocalSlots(3))
+
+    def transcribe(_) -> str:
+        try:
+            return client.speech_to_text(bytes_source(), TranscriptionOptions())["text"]
+        except NoFreeSlot:
+            return "no slot"
+
     with ThreadPoolExecutor(9) as pool:
-        results = list(pool.map(lambda _: client.speech_to_text(bytes_source(), TranscriptionOptions()), range(9)))
-    assert len(results) == 9 and all(result["text"] for result in results)
-    assert fake.peak_in_flight == 3
+        results = list(pool.map(transcribe, range(9)))
+    assert results.count("no slot") >= 1 and fake.peak_in_flight <= 3
+    assert len(fake.stt_requests()) == 9 - results.count("no slot")
 
 
 def test_retry_after_http_date_and_ms(fake):
@@ -110,12 +118,26 @@ def test_retry_after_http_date_and_ms(fake):
     assert scribe_client.retry_after(httpx.Response(429)) == 0.0
 
 
-def test_429_without_retry_after_uses_backoff(fake):
+def test_a_busy_scribe_is_reported_at_once_for_the_job_to_wait(fake) -> None:
     waits: list[float] = []
-    fake.faults.push("stt", Fault("status", status=429), Fault("status", status=502))
-    client_for(fake, sleep=waits.append).speech_to_text(bytes_source(), TranscriptionOptions())
-    assert len(fake.stt_requests()) == 3
-    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0  # capped exponential, with jitter
+    fake.faults.push("stt", Fault("status", status=429, headers={"Retry-After": "7"}), Fault("status", status=502))
+    client = client_for(fake, sleep=waits.append)
+    with pytest.raises(ScribeBusy) as busy:
+        client.speech_to_text(bytes_source(), TranscriptionOptions())
+    assert busy.value.retry_after == 7 and "HTTP 429" in str(busy.value)
+    with pytest.raises(ScribeBusy) as busy:
+        client.speech_to_text(bytes_source(), TranscriptionOptions())
+    assert busy.value.retry_after == 0 and "HTTP 502" in str(busy.value)
+    assert waits == [] and len(fake.stt_requests()) == 2  # nothing slept, nothing resent in place
+
+
+def test_lookups_are_still_retried_in_place(fake) -> None:
+    waits: list[float] = []
+    client = client_for(fake, sleep=waits.append)
+    body = client.speech_to_text(bytes_source(), TranscriptionOptions())
+    fake.faults.push("transcripts", Fault("status", status=503))
+    assert (client.get_transcript(body["transcription_id"]) or {}).get("text") == body["text"]
+    assert len(waits) == 1
 
 
 def test_backoff_is_capped_and_jittered():

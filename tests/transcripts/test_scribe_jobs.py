@@ -131,28 +131,7 @@ def test_single_channel_result_is_canonical_with_speakers(scribe_settings, fake,
     assert {w["speaker_id"] for w in result.data["words"] if w["type"] == "word"} == {"speaker_0", "speaker_1"}
     assert result.text.startswith("Hello from the fake Scribe server.")
     assert result.raw["transcription_id"]
-    assert transcript.language_code == "eng"
-
-
-@pytest.mark.django_db
-def test_429_with_retry_after_then_503_then_success(scribe_settings, fake, user, fast_backoff):
-    fake.faults.push("stt", Fault("status", status=429, headers={"Retry-After": "2"}), Fault("status", status=503))
-    transcript = run(make_job(user))
-    assert transcript.status == Status.DONE, transcript.error
-    first, second, third = fake.stt_requests()
-    assert second.received_at - first.received_at >= 2.0
-    # Each attempt is a complete request again (unlike the SDK's retry, doc §9).
-    assert third.fields("model_id") == ["scribe_v2"] and third.fields("file")[0]["size"] == len(AUDIO)
-    assert TranscriptResult.objects.filter(transcript=transcript).count() == 1
-
-
-@pytest.mark.django_db
-def test_retries_are_bounded_and_end_with_a_readable_reason(scribe_settings, fake, user, fast_backoff):
-    fake.faults.push("stt", *[Fault("status", status=500)] * scribe_client.MAX_ATTEMPTS)
-    transcript = run(make_job(user))
-    assert transcript.status == Status.FAILED
-    assert len(fake.stt_requests()) == scribe_client.MAX_ATTEMPTS
-    assert "HTTP 500" in transcript.error and "Try again later" in transcript.error
+    assert transcript.language_code == "en"  # normalised (transcripts/languages.py)
 
 
 @pytest.mark.django_db
@@ -196,17 +175,6 @@ def test_dropped_connection_after_the_body_is_not_resent(scribe_settings, fake, 
     assert transcript.status == Status.FAILED
     assert "not sent again" in transcript.error
     assert not TranscriptResult.objects.filter(transcript=transcript).exists()
-
-
-@pytest.mark.django_db
-def test_connection_refused_before_sending_is_retried(scribe_settings, user, fast_backoff):
-    from tests.support import free_port
-
-    scribe_settings.ELEVENLABS_BASE_URL = f"http://127.0.0.1:{free_port()}"
-    transcript = run(make_job(user))
-    assert transcript.status == Status.FAILED
-    assert f"on all {scribe_client.MAX_ATTEMPTS} attempts" in transcript.error
-    assert "ConnectError" in transcript.error
 
 
 # --- webhook mode -------------------------------------------------------------------

@@ -15,9 +15,7 @@ def test_library_needs_login(client):
 def test_upload_creates_a_queued_job(auth_client, speech, django_capture_on_commit_callbacks):
     path = speech("Hello from the smoke test.")
     with open(path, "rb") as file, django_capture_on_commit_callbacks(execute=False):
-        response = auth_client.post(
-            reverse("transcripts:upload"), {"file": file, "engine": "local", "tag_audio_events": "on"}
-        )
+        response = auth_client.post(reverse("transcripts:upload"), {"file": file, "engine": "local"})
     assert response.status_code == 201, response.content
     transcript = Transcript.objects.get()
     assert transcript.status == "queued"

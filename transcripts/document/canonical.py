@@ -11,6 +11,10 @@ import re
 from dataclasses import dataclass, field
 
 AUDIO_EVENT = re.compile(r"^[\[(][^\])]{1,40}[\])]$")
+# A word ending a sentence (closing quotes and brackets may follow the mark).
+SENTENCE_END = re.compile(r"[.?!…。？！][\"'”’)\]]*$")
+# Silence within one channel that ends an utterance.
+UTTERANCE_PAUSE_SECONDS = 1.0
 
 
 def spacing(start: float, end: float, **extra) -> dict:
@@ -22,6 +26,9 @@ def join_text(words: list[dict]) -> str:
 
 
 def build(words: list[dict], *, language_code: str, language_probability: float = 1.0) -> dict:
+    for word in words:  # engines occasionally report an end before the start
+        if word.get("start") is not None and word.get("end") is not None and word["end"] < word["start"]:
+            word["end"] = word["start"]
     return {
         "language_code": language_code,
         "language_probability": language_probability,
@@ -37,19 +44,44 @@ def with_spacing(tokens: list[dict]) -> list[dict]:
         if words:
             previous = words[-1]
             extra = {k: previous[k] for k in ("speaker_id", "channel_index") if k in previous}
-            words.append(spacing(previous["end"], token["start"], **extra))
+            start, end = previous["end"], token["start"]
+            if start is not None and end is not None and end < start:
+                end = start  # overlapping speech: the gap is empty, never negative
+            words.append(spacing(start, end, **extra))
         words.append(token)
     return words
 
 
 def merge_channels(transcripts: list[dict]) -> dict:
-    """Combine per-channel transcripts into one, words ordered by time."""
-    tokens = sorted(
-        (word for t in transcripts for word in t["words"] if word["type"] != "spacing"),
-        key=lambda word: (word["start"] or 0, word.get("channel_index") or 0),
-    )
+    """Combine per-channel transcripts into one conversation: each channel's
+    words are grouped into utterances, and utterances are ordered by start.
+    (Ordering words by time interleaved overlapping speakers word by word.)
+    Every export reads this order, so all of them follow the same utterances."""
+    groups: list[list[dict]] = []
+    for transcript in transcripts:
+        tokens = sorted((w for w in transcript["words"] if w["type"] != "spacing"), key=_start)
+        groups.extend(utterances(tokens))
+    groups.sort(key=lambda group: (_start(group[0]), group[0].get("channel_index") or 0))
     language = next((t["language_code"] for t in transcripts if t.get("language_code")), "")
-    return build(with_spacing(tokens), language_code=language)
+    return build(with_spacing([word for group in groups for word in group]), language_code=language)
+
+
+def utterances(tokens: list[dict]) -> list[list[dict]]:
+    """One speaker's tokens (in time order) cut at pauses and sentence ends."""
+    groups: list[list[dict]] = []
+    for token in tokens:
+        if groups:
+            previous = groups[-1][-1]
+            pause = _start(token) - (previous.get("end") or _start(previous))
+            if pause < UTTERANCE_PAUSE_SECONDS and not SENTENCE_END.search(previous["text"].strip()):
+                groups[-1].append(token)
+                continue
+        groups.append([token])
+    return groups
+
+
+def _start(word: dict) -> float:
+    return word.get("start") or 0.0
 
 
 @dataclass

@@ -7,12 +7,16 @@ index on every word). Saving an edit is `transcripts.results.edit`.
 from __future__ import annotations
 
 import copy
+import re
 
 from transcripts.document import canonical
 from transcripts.document.speakers import new_speaker_id, speaker_ids, speaker_names
 
 MAX_SPEAKER_NAME = 80
 MAX_CORRECTION_CHARS = 2000
+# A word's punctuation at its edges ("'Hello," -> "'", "Hello", ","): a
+# correction edits the letters, and this stays unless new punctuation is typed.
+EDGES = re.compile(r"^([^\w]*)(.*?)([^\w]*)$", re.DOTALL)
 # Edits may not grow a transcript without limit: past this many tokens (words
 # and the spaces between them) per second of audio, nobody was speaking them.
 MAX_TOKENS_PER_SECOND = 20
@@ -69,7 +73,7 @@ def correct_words(data: dict, first: int, last: int, text: str) -> dict:
     old_tokens = [word for word in old if word["type"] != "spacing"]
     if not old_tokens:
         raise EditError("Choose a word to correct.")
-    new_texts = text.split()
+    new_texts = _with_old_punctuation(text.split(), old_tokens)
     if not new_texts:
         replacement, first, last = [], *_with_one_spacing(words, first, last)
     elif len(new_texts) == len(old_tokens):
@@ -80,6 +84,21 @@ def correct_words(data: dict, first: int, last: int, text: str) -> dict:
     edited = dict(data)
     edited["words"] = words[:first] + replacement + words[last + 1 :]
     return refresh_text(edited)
+
+
+def _with_old_punctuation(texts: list[str], old_tokens: list[dict]) -> list[str]:
+    """The old words' leading punctuation goes before the first new word and
+    their trailing punctuation after the last, where none was typed there."""
+    if not texts or old_tokens[0]["type"] == "audio_event":
+        return texts
+    lead = EDGES.match(old_tokens[0]["text"]).group(1)  # type: ignore[union-attr]
+    trail = EDGES.match(old_tokens[-1]["text"]).group(3)  # type: ignore[union-attr]
+    texts = list(texts)
+    if lead and not EDGES.match(texts[0]).group(1):  # type: ignore[union-attr]
+        texts[0] = lead + texts[0]
+    if trail and not EDGES.match(texts[-1]).group(3):  # type: ignore[union-attr]
+        texts[-1] += trail
+    return texts
 
 
 def token_allowance(duration: float | None) -> int:

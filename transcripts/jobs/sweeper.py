@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Q
 from django.utils import timezone
 
 from transcripts.engines.base import PermanentEngineError
@@ -38,7 +39,8 @@ def sweep_stale_jobs() -> dict[str, int]:
             counts["requeued"] += 1
             publish_job(transcript.pk)
     resend_before = now - timedelta(seconds=settings.QUEUED_RESEND_SECONDS)
-    for transcript in Transcript.objects.filter(status=Status.QUEUED, updated__lt=resend_before):
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)  # a waiting job has its wake-up
+    for transcript in Transcript.objects.filter(due, status=Status.QUEUED, updated__lt=resend_before):
         Transcript.objects.filter(pk=transcript.pk).update(updated=now)
         enqueue(transcript)
         counts["resent"] += 1

@@ -12,6 +12,22 @@ def transcribe(transcript_id: int) -> None:
     runner.run_job(transcript_id)
 
 
+@shared_task(
+    name="transcripts.tasks.forget_provider_copy",
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    max_retries=10,
+)
+def forget_provider_copy(engine: str, copy_id: str) -> None:
+    """Delete the provider's copy of a transcript (privacy.forget_provider_copy)."""
+    from transcripts.engines.registry import get_engine
+
+    forget = getattr(get_engine(engine), "forget", None)  # optional: engines that keep copies have it
+    if forget is not None:
+        forget(copy_id)
+
+
 @shared_task(name="transcripts.tasks.sweep_stale_jobs", ignore_result=True)
 def sweep_stale_jobs() -> dict:
     return sweeper.sweep_stale_jobs()

@@ -33,8 +33,22 @@ def export_response(transcript_id: int, fmt: str, title: str, params) -> HttpRes
 def export_options(params) -> tuple[exports.TextOptions, CueOptions]:
     """The export form's options from query parameters; ValueError (with a
     message for people) for a value out of range."""
-    text_options = exports.TextOptions(speakers=_flag(params, "speakers"), timestamps=_flag(params, "timestamps"))
+    text_options = exports.TextOptions(speakers=_speakers(params), timestamps=_flag(params, "timestamps"))
     return text_options, _cue_options(params, speaker_labels=text_options.speakers)
+
+
+# speakers=: "auto" (the default: labels when there are speakers to tell
+# apart), "always" (also a lone speaker), "never"; "1" is the old checkbox.
+SPEAKER_CHOICES = {"auto": None, "1": None, "always": True, "never": False}
+
+
+def _speakers(params) -> bool | None:
+    if "options" not in params:
+        return None
+    value = params.get("speakers", "never")
+    if value not in SPEAKER_CHOICES:
+        raise ValueError("Speaker names must be auto, always or never.")
+    return SPEAKER_CHOICES[value]
 
 
 def export_file(
@@ -51,12 +65,13 @@ def export_file(
     return exports.export(data, fmt, title=title, text_options=text_options, cue_options=cue_options)
 
 
-def _cue_options(params, *, speaker_labels: bool) -> CueOptions:
+def _cue_options(params, *, speaker_labels: bool | None) -> CueOptions:
     defaults = CueOptions()
     return CueOptions(
         max_chars=_number(params, "max_chars", defaults.max_chars),
         max_lines=_number(params, "max_lines", defaults.max_lines),
         max_duration=_number(params, "max_duration", defaults.max_duration, float),
+        min_duration=_number(params, "min_duration", defaults.min_duration, float),
         pause=_number(params, "pause", defaults.pause, float) if _flag(params, "break_pauses") else 0,
         split_speakers=_flag(params, "break_speakers"),
         speaker_labels=speaker_labels,

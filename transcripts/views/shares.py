@@ -40,7 +40,12 @@ def shares(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(
         request,
         "transcripts/shares.html",
-        {"transcript": transcript, "links": sharing.links_for(transcript), "new_url": new_url},
+        {
+            "transcript": transcript,
+            "links": sharing.links_for(transcript),
+            "other_links": sharing.other_links(transcript),
+            "new_url": new_url,
+        },
     )
     response["Cache-Control"] = "private, no-store"
     return response

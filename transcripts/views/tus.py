@@ -26,8 +26,7 @@ from django.urls import reverse
 from django.utils.http import http_date
 
 from transcripts import resumable
-from transcripts.engines.registry import default_engine
-from transcripts.forms import UploadOptionsForm
+from transcripts.forms import UploadOptionsForm, defaults_for
 from transcripts.media.limits import UploadRejected, UploadTooLarge
 from transcripts.models import ResumableUpload
 from transcripts.quotas import QuotaExceeded
@@ -124,8 +123,8 @@ def collection(request: HttpRequest, method: str) -> HttpResponse:
     raw_metadata = request.headers.get("Upload-Metadata", "")
     metadata = parse_metadata(raw_metadata)
     # Options left out take the upload page's defaults (a plain tus client sends only a file name).
-    fields = {"engine": default_engine(), "tag_audio_events": "true"}
-    form = UploadOptionsForm({**fields, **{key: metadata[key] for key in OPTION_KEYS if key in metadata}})
+    sent = {key: metadata[key] for key in OPTION_KEYS if key in metadata}
+    form = UploadOptionsForm({**defaults_for(sent.get("engine")), **sent})
     if not form.is_valid():
         raise TusError(400, " ".join(error for errors in form.errors.values() for error in errors))
     upload = resumable.open_upload(

@@ -22,6 +22,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         "transcripts/upload.html",
         {
             "form": UploadOptionsForm(),
+            "capabilities": UploadOptionsForm.engine_capabilities(),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
             "max_upload_human": human_size(settings.MAX_UPLOAD_BYTES),
             "chunk_bytes": settings.UPLOAD_CHUNK_SIZE,

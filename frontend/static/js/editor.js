@@ -66,7 +66,9 @@ function startCorrection(span) {
   if (player) player.pause();
   const input = document.createElement("input");
   input.className = "word-edit";
-  input.value = span.textContent;
+  // The letters only: the server keeps the word's punctuation unless new punctuation is typed.
+  const letters = span.textContent.replace(/^[^\p{L}\p{N}_]+|[^\p{L}\p{N}_]+$/gu, "") || span.textContent;
+  input.value = letters;
   input.size = Math.max(4, span.textContent.length + 2);
   input.setAttribute("aria-label", "Correct this word");
   span.hidden = true;
@@ -77,7 +79,7 @@ function startCorrection(span) {
   const finish = async (save) => {
     if (done) return;
     done = true;
-    if (save && input.value !== span.textContent) {
+    if (save && input.value !== letters) {
       const index = span.dataset.i;
       if (await edit("correct_words", { first: Number(index), last: Number(index), text: input.value })) return;
     }

@@ -30,6 +30,12 @@ export function renderJob(row, job) {
     percent.hidden = job.status !== "transcribing";
     percent.textContent = `${Math.floor(job.progress)}%`;
   }
+  const notice = part("notice");
+  if (notice && job.notice !== undefined) {
+    // "Waiting: Scribe is busy, next try at 14:05" while a job waits in the queue.
+    notice.hidden = !job.notice;
+    notice.textContent = job.notice || "";
+  }
   const error = part("error");
   if (error) {
     error.hidden = !job.error || job.status === "cancelled";

@@ -6,16 +6,23 @@
 // server arrive as {type: "error"}.
 
 import { apiRequest } from "./api.js";
+import { followEngine } from "./capabilities.js";
 
 const root = document.getElementById("live");
 const $ = (id) => document.getElementById(id);
 
 // Audio captured while the socket is not ready yet (the server is loading the
-// local model or minting a token, or the connection is being re-established)
-// is held and sent once it is: the first words said after pressing Start
-// used to be lost. Bounded well under the server's LIVE_MAX_BUFFER_SECONDS,
-// since the held frames arrive there as one burst.
-const HELD_FRAMES = 15; // 3 s of 200 ms frames
+// local model or minting a token, or the connection is being re-established,
+// perhaps to a server that restarted) is held and sent once it is: the first
+// words after Start, and the words said while the page was away, used to be
+// lost. The page holds audio for as long as the server may take to give the
+// session back (data-hold-seconds, from realtime/services.py), and sends it
+// back no faster than the server's buffer (data-buffer-seconds) takes it: a
+// first burst of half of it, then CATCH_UP held frames with each new one.
+const FRAME_SECONDS = 0.2; // the worklet's frames
+const HELD_FRAMES = Math.ceil((Number(root.dataset.holdSeconds) || 40) / FRAME_SECONDS);
+const BURST_FRAMES = Math.max(1, Math.floor((Number(root.dataset.bufferSeconds) || 5) / 2 / FRAME_SECONDS));
+const CATCH_UP = 2; // held audio drains at three times real time
 
 const state = {
   stream: null, context: null, node: null, socket: null, session: null,
@@ -46,13 +53,27 @@ function micError(error) {
   return `The microphone could not be opened (${error && error.name ? error.name : "unknown error"}).`;
 }
 
+// A 16 kHz context, the recogniser's rate: the browser then resamples the
+// microphone with a proper filter. A browser that refuses the rate gets its
+// own, and the worklet filters and decimates.
+function speechContext() {
+  try {
+    return new AudioContext({ sampleRate: 16000 });
+  } catch {
+    return new AudioContext();
+  }
+}
+
 async function openMicrophone() {
+  // Echo cancellation, noise suppression and gain control reshape the voice
+  // and cost recognition accuracy on a clean microphone (measured through
+  // Chromium: bench/live_browser.py); they are a choice, for a speakerphone
+  // or a noisy room.
+  const cleanup = $("live-cleanup").checked;
   state.stream = await navigator.mediaDevices.getUserMedia({
-    audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+    audio: { echoCancellation: cleanup, noiseSuppression: cleanup, autoGainControl: cleanup, channelCount: 1 },
   });
-  const track = state.stream.getAudioTracks()[0];
-  const rate = track.getSettings().sampleRate;
-  state.context = rate ? new AudioContext({ sampleRate: rate }) : new AudioContext();
+  state.context = speechContext();
   await state.context.audioWorklet.addModule(root.dataset.worklet);
   const source = state.context.createMediaStreamSource(state.stream);
   state.node = new AudioWorkletNode(state.context, "pcm-16k");
@@ -66,16 +87,29 @@ function onAudio({ pcm, level }) {
   $("live-level-bar").style.width = `${Math.min(100, Math.round(level * 100))}%`;
   const socket = state.socket;
   if (socket && socket.readyState === WebSocket.OPEN && state.ready) {
-    socket.send(pcm);
+    if (state.held.length) {
+      state.held.push(pcm); // in order, behind what is still held
+      sendHeld(1 + CATCH_UP);
+    } else {
+      socket.send(pcm);
+    }
   } else if (state.wanted) {
     state.held.push(pcm);
     if (state.held.length > HELD_FRAMES) state.held.shift(); // keep the latest
   }
 }
 
+function sendHeld(count) {
+  for (let i = 0; i < count && state.held.length; i += 1) state.socket.send(state.held.shift());
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const params = new URLSearchParams({ engine: $("live-engine").value, language: $("live-language").value.trim() });
+  const params = new URLSearchParams({
+    engine: $("live-engine").value,
+    language: $("live-language").value,
+    keyterms: $("live-keyterms").value.trim(),
+  });
   if (state.session) {
     params.set("resume", state.session);
     params.set("shown", state.shown);
@@ -92,8 +126,7 @@ function connect() {
 function onMessage(message) {
   switch (message.type) {
     case "ready":
-      for (const pcm of state.held) state.socket.send(pcm);
-      state.held = [];
+      sendHeld(BURST_FRAMES);
       state.ready = true;
       state.retries = 0;
       state.session = message.session;
@@ -113,10 +146,15 @@ function onMessage(message) {
       $("live-partial").textContent = "";
       break;
     }
-    case "status":
-      setState(message.state === "connected" ? "live" : "reconnecting", message.state === "connected" ? "Live" : "Reconnecting…");
+    case "status": {
+      // "connected", "reconnecting", "behind" (the captions lag the speech: "Captions are N s behind.")
+      // or "finishing" (Stop waits for the captions of a backlog)
+      const states = { connected: ["live", "Live"], behind: ["behind", "Behind"], finishing: ["behind", "Finishing…"] };
+      const [name, label] = states[message.state] || ["reconnecting", "Reconnecting…"];
+      setState(name, label);
       say(message.message, "warning");
       break;
+    }
     case "error":
       if (message.code === "not_resumable") {
         state.session = null; // the reconnect after this close starts a new session
@@ -166,7 +204,7 @@ function finishCapture() {
   $("live-level-bar").style.width = "0%";
   $("live-start").disabled = false;
   $("live-stop").disabled = true;
-  $("live-engine").disabled = $("live-language").disabled = false;
+  $("live-engine").disabled = $("live-language").disabled = $("live-keyterms").disabled = $("live-cleanup").disabled = false;
   if ($("live-state").dataset.state !== "idle") setState("stopped", "Stopped");
 }
 
@@ -195,7 +233,7 @@ async function start() {
   state.startedAt = Date.now();
   state.timer = setInterval(tick, 500);
   $("live-stop").disabled = false;
-  $("live-engine").disabled = $("live-language").disabled = true;
+  $("live-engine").disabled = $("live-language").disabled = $("live-keyterms").disabled = $("live-cleanup").disabled = true;
   $("live-committed").replaceChildren();
   connect();
 }
@@ -214,7 +252,7 @@ function stop() {
 async function share() {
   if (!state.session) return;
   const links = `/live/sessions/${state.session}/links`;
-  const response = await apiRequest(links, { method: "POST", json: {} });
+  const response = await apiRequest(links, { method: "POST", json: { expires: $("live-share-expires").value } });
   if (!response.ok) {
     $("live-share-out").textContent = "The live link could not be created.";
     return;
@@ -231,6 +269,7 @@ async function share() {
   out.append(input, " ", revoke);
 }
 
+followEngine($("live-form"), $("live-engine"), $("live-language"));
 $("live-start").addEventListener("click", start);
 $("live-stop").addEventListener("click", stop);
 $("live-share-create").addEventListener("click", share);

@@ -2,6 +2,7 @@
 // its own progress bar (and a pause button); once stored, the row follows
 // its job live.
 
+import { followEngine } from "./capabilities.js";
 import { renderJob } from "./jobs.js";
 
 const form = document.getElementById("upload-form");
@@ -165,3 +166,4 @@ for (const name of ["dragleave", "drop"]) {
 }
 dropzone.addEventListener("drop", (event) => { event.preventDefault(); accept(event.dataTransfer.files); });
 form.addEventListener("submit", (event) => { event.preventDefault(); accept(input.files); });
+followEngine(form, form.querySelector('select[name="engine"]'), form.querySelector('select[name="language"]'));

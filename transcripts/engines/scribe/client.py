@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from transcripts.engines.base import PermanentEngineError, TranscriptionOptions
+from transcripts.engines.scribe.slots import LocalSlots, RedisSlots, account_slots
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,16 @@ class ScribeTransientError(Exception):
     """Scribe was unreachable or overloaded on every attempt."""
 
 
+class ScribeBusy(Exception):
+    """Scribe refused a transcription for now (429, a 5xx, or the connection
+    failed before the request was sent): the job waits and tries again later.
+    `retry_after` is what Scribe asked for (0 when it did not say)."""
+
+    def __init__(self, reason: str, retry_after: float = 0.0):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
 class AmbiguousSubmission(Exception):
     """The request was fully sent, then the answer was lost: Scribe may have
     accepted it. Sending it again could transcribe (and bill) it twice."""
@@ -71,6 +82,16 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _entity_list(values: list[str]) -> str:
+    """JSON text, as the Python SDK sends it: one type as a string, several as a list."""
+    return json.dumps(values[0] if len(values) == 1 else values)
+
+
+def zero_retention(options: TranscriptionOptions) -> bool:
+    """Site-wide (SCRIBE_ZERO_RETENTION) or for this upload."""
+    return options.zero_retention or settings.SCRIBE_ZERO_RETENTION
+
+
 def form_fields(
     model: str, options: TranscriptionOptions, *, webhook: bool = False, webhook_metadata: dict | None = None
 ) -> list[tuple[str, str]]:
@@ -90,9 +111,14 @@ def form_fields(
     fields.extend(("keyterms", term) for term in options.keyterms)
     if options.multichannel:
         fields.append(("use_multi_channel", "true"))
-    if options.entity_detection:
-        values = list(options.entity_detection)
-        fields.append(("entity_detection", json.dumps(values[0] if len(values) == 1 else values)))
+    if options.entity_detection or options.entity_redaction:
+        # Scribe redacts only entities it detects: redaction implies their detection.
+        detected = list(dict.fromkeys([*options.entity_detection, *options.entity_redaction]))
+        fields.append(("entity_detection", _entity_list(detected)))
+    if options.entity_redaction:
+        fields.append(("entity_redaction", _entity_list(list(options.entity_redaction))))
+        if options.entity_redaction_mode:
+            fields.append(("entity_redaction_mode", options.entity_redaction_mode))
     if options.no_verbatim:
         fields.append(("no_verbatim", "true"))
     if options.temperature is not None:
@@ -122,10 +148,6 @@ class TrackedStream(httpx.SyncByteStream):
 
 
 # --- the client ------------------------------------------------------------------
-
-
-def _concurrency() -> threading.BoundedSemaphore:
-    return _state("semaphore", lambda: threading.BoundedSemaphore(settings.SCRIBE_MAX_CONCURRENCY))
 
 
 _per_thread = threading.local()
@@ -178,13 +200,13 @@ class ScribeClient:
         base_url: str,
         model: str,
         http: httpx.Client | None = None,
-        semaphore: threading.BoundedSemaphore | None = None,
+        slots: RedisSlots | LocalSlots | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = MAX_ATTEMPTS,
     ):
         self.api_key, self.base_url, self.model = api_key, base_url.rstrip("/"), model
         self.http = http or _http_client()
-        self.semaphore = semaphore or _concurrency()
+        self.slots = slots or account_slots()
         self.sleep = sleep
         self.max_attempts = max_attempts
 
@@ -228,12 +250,20 @@ class ScribeClient:
                 files.append(("source_url", (None, source.url or "")))
             if additional_formats:
                 files.append(("additional_formats", (None, json.dumps(additional_formats), "application/json")))
+            # Zero retention is a query parameter (scribe-api.md 2.1), not a form field.
+            params = {"enable_logging": "false"} if zero_retention(options) else None
             request = self.http.build_request(
-                "POST", self.base_url + STT_PATH, data=data, files=files, headers=self._headers(), timeout=timeout
+                "POST",
+                self.base_url + STT_PATH,
+                params=params,
+                data=data,
+                files=files,
+                headers=self._headers(),
+                timeout=timeout,
             )
             return request, stack
 
-        return self._send(build, what="transcribe the recording")
+        return self._send(build, what="transcribe the recording", transcription=True)
 
     def get_transcript(self, transcription_id: str) -> dict | None:
         """The stored transcript, or None while it does not exist (yet)."""
@@ -261,20 +291,28 @@ class ScribeClient:
     def _headers(self) -> dict[str, str]:
         return {"xi-api-key": self.api_key, "Accept": "application/json"}
 
-    def _send(self, build: Callable[[], tuple[httpx.Request, contextlib.ExitStack]], *, what: str) -> dict:
+    def _send(
+        self, build: Callable[[], tuple[httpx.Request, contextlib.ExitStack]], *, what: str, transcription: bool = False
+    ) -> dict:
+        """A transcription takes one of the account's slots (NoFreeSlot when
+        none is free) and is not retried here: when Scribe is busy it raises
+        ScribeBusy and the job waits in the queue, holding no thread. Other
+        calls (look-ups, deletes) are short and retried in place."""
         for attempt in range(1, self.max_attempts + 1):
             request, stack = build()
             with stack:
                 tracked = TrackedStream(request.stream)
                 request.stream = tracked
                 try:
-                    with self.semaphore:
+                    with self.slots.hold() if transcription else contextlib.nullcontext():
                         response = self.http.send(request)
                         response.read()
                 except (httpx.TimeoutException, httpx.TransportError) as error:
                     if tracked.fully_sent and request.method == "POST":
                         raise AmbiguousSubmission(f"{type(error).__name__}: {error}") from error
                     delay, reason = backoff(attempt), f"{type(error).__name__} ({error})"
+                    if transcription:
+                        raise ScribeBusy(f"Scribe could not be reached ({reason})") from error
                 else:
                     if response.is_success:
                         return response.json() if response.content else {}
@@ -282,6 +320,8 @@ class ScribeClient:
                         raise permanent_error(response, what)
                     delay = max(backoff(attempt), retry_after(response))
                     reason = f"HTTP {response.status_code} {error_message(response)}".strip()
+                    if transcription:
+                        raise ScribeBusy(f"Scribe is busy ({reason})", retry_after(response))
             if attempt == self.max_attempts:
                 break
             log.warning("Scribe: %s, attempt %d of %d; retrying in %.1f s", reason, attempt, self.max_attempts, delay)

@@ -4,23 +4,36 @@ or a webhook delivery) as the canonical transcript."""
 from __future__ import annotations
 
 import logging
+import random
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from transcripts import languages
 from transcripts.document import canonical
-from transcripts.engines.base import EngineJob, EngineResult, PermanentEngineError, Submitted
+from transcripts.engines.base import (
+    Capabilities,
+    EngineJob,
+    EngineResult,
+    PermanentEngineError,
+    RetryLater,
+    Submitted,
+    TranscriptionOptions,
+)
 from transcripts.engines.scribe.client import (
     READ_TIMEOUT_BASE,
     READ_TIMEOUT_MAX,
     AmbiguousSubmission,
     MediaSource,
+    ScribeBusy,
     ScribeClient,
     ScribeTransientError,
+    zero_retention,
 )
+from transcripts.engines.scribe.slots import NoFreeSlot
 from transcripts.engines.scribe.webhook import site_tag
 from transcripts.media import storage
+from transcripts.pooling import release_database_connection
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +111,24 @@ def presigned_url(name: str) -> str | None:
     return None
 
 
-def release_database_connection() -> None:
-    """Hundreds of jobs wait on Scribe at once; none may hold a connection."""
-    if not connection.in_atomic_block:
-        connection.close()
-
-
 class ScribeEngine:
     name = "scribe"
     label = "ElevenLabs Scribe"
     kind = "io"
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        return Capabilities(
+            languages=languages.COMMON,
+            diarization=True,
+            max_speakers=32,
+            audio_events=True,
+            keyterms=True,
+            multichannel=True,
+            clean_verbatim=True,
+            redaction=True,
+            zero_retention=True,
+        )
 
     def transcribe(self, job: EngineJob) -> EngineResult | Submitted:
         release_database_connection()
@@ -133,11 +154,30 @@ class ScribeEngine:
                 "(and billed) it, but the answer was lost. It was not sent again automatically; use Retry to "
                 "send it again."
             ) from error
+        except ScribeBusy as error:
+            raise RetryLater("Scribe is busy", busy=True, delay=error.retry_after, reason=str(error)) from error
+        except NoFreeSlot as error:
+            wait = settings.SCRIBE_SLOT_WAIT_SECONDS * random.uniform(0.5, 1.5)  # spread the wake-ups
+            raise RetryLater("all Scribe slots are in use", busy=False, delay=wait) from error
         except ScribeTransientError as error:
             raise PermanentEngineError(str(error)) from error
         if webhook:
             return Submitted(request_id=body.get("transcription_id") or f"request:{body.get('request_id', '')}")
         return result_from(body)
+
+    def provider_copy(self, transcript) -> str | None:
+        """The id of the copy Scribe keeps of this transcript, if it keeps one
+        (with zero retention it keeps none)."""
+        if zero_retention(TranscriptionOptions.from_dict(transcript.options or {})):
+            return None
+        raw = getattr(getattr(transcript, "result", None), "raw", None) or {}
+        copy = raw.get("transcription_id") or transcript.provider_request_id
+        return copy if copy and copy != UNCONFIRMED and ":" not in copy else None
+
+    def forget(self, copy_id: str) -> None:
+        """DELETE /v1/speech-to-text/transcripts/{id}: the provider's copy
+        (a copy already gone is fine)."""
+        ScribeClient.from_settings().delete_transcript(copy_id)
 
     def reconcile(self, transcript) -> EngineResult | None:
         """For a job whose webhook has not come: fetch the transcript by its
