@@ -82,7 +82,13 @@ HSTS = "import django; django.setup(); from django.conf import settings; print(s
 
 @pytest.mark.parametrize(("value", "expected"), [("", "False"), ("true", "True")])
 def test_hsts_preload_is_an_opt_in(tmp_path, value, expected):
-    environment = {"DEBUG": "false", "DATA_DIR": str(tmp_path), "SECRET_KEY": secrets.token_urlsafe(50)}
+    # HSTS is sent behind TLS: production, or the embedded mode with SECURE_SSL_REDIRECT.
+    environment = {
+        "DEBUG": "false",
+        "DATA_DIR": str(tmp_path),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECURE_SSL_REDIRECT": "true",
+    }
     if value:
         environment["SECURE_HSTS_PRELOAD"] = value
     result = run_settings(HSTS, **environment)
