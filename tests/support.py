@@ -32,7 +32,7 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            httpx.get(url, timeout=2)
+            httpx.get(url, timeout=5)  # any answer, even an error: it is up
             return
         except httpx.TransportError:
             time.sleep(0.2)
@@ -187,7 +187,8 @@ def start_daphne(env: dict[str, str], port: int) -> Process:
         env,
         f"daphne-{port}",
     )
-    wait_for_http(f"http://127.0.0.1:{port}/")
+    # /healthz answers within its own deadline even when the database does not.
+    wait_for_http(f"http://127.0.0.1:{port}/healthz")
     return process
 
 
