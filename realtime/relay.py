@@ -82,6 +82,11 @@ class LiveOptions(NamedTuple):
     resume: str = ""  # the session to go on with, after a dropped connection
     shown: int | None = None  # committed segments the resuming page has shown
     keyterms: tuple[str, ...] = ()  # names and jargon to listen for (Scribe), as on the upload page
+    # A microphone sends in real time, so a backlog is the speech service
+    # falling behind (captions pause past LIVE_MAX_BUFFER_SECONDS). A Scribe
+    # API client may send a file faster than real time: its backlog is its
+    # own pace, and it waits for its text as Scribe's own socket lets it.
+    paced_by_client: bool = False
 
 
 @dataclass(frozen=True)
@@ -277,6 +282,7 @@ class LiveRelay:
         self.paused = False  # the upstream fell too far behind: audio is only recorded
         self.winding: asyncio.Task | None = None  # the paused upstream finishing its backlog
         self.missed: list[dict] = []  # gaps left by upstreams replaced after a pause
+        self.pauses_when_behind = True
 
     @property
     def session_id(self) -> int:
@@ -294,6 +300,7 @@ class LiveRelay:
         LiveRefused (for the page) when either cannot be opened."""
         try:
             self.opened = opened = await self.take_session(user, options)
+            self.pauses_when_behind = not options.paced_by_client
         except LiveRefused:
             self.state = RelayState.ENDED
             raise
@@ -463,7 +470,7 @@ class LiveRelay:
         LIVE_MAX_BUFFER_SECONDS pause them rather than fall further behind."""
         if self.paused or not self.streaming:
             return
-        if seconds >= settings.LIVE_MAX_BUFFER_SECONDS:
+        if seconds >= settings.LIVE_MAX_BUFFER_SECONDS and self.pauses_when_behind:
             self.pause_captions(seconds)
             return
         shown = int(seconds) if seconds >= settings.LIVE_LAG_NOTICE_SECONDS else 0

@@ -116,7 +116,7 @@ class ScribeRealtimeConsumer(InboxlessConsumer):
             store=DatabaseStore(), sink=self, viewers=lambda session: GroupViewers(self.channel_layer, session)
         )
         try:
-            await relay.start(user, LiveOptions(default_engine(), self.options.language_code))
+            await relay.start(user, LiveOptions(default_engine(), self.options.language_code, paced_by_client=True))
         except LiveRefused as refused:
             await self.refuse(REFUSALS.get(refused.code, "error"), str(refused), CLOSE_NORMAL)
             return

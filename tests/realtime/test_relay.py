@@ -15,7 +15,7 @@ from realtime import services
 from realtime.models import LiveSession, LiveStatus
 from realtime.relay import PLANS, Ending, RelayState
 from realtime.services import LiveRefused
-from realtime.upstreams import MESSAGES, Committed, Failure, Partial, Status, UpstreamError
+from realtime.upstreams import MESSAGES, Committed, Failure, Lag, Partial, Status, UpstreamError
 from tests.realtime.live_support import frames, marked, tone
 from tests.realtime.scripted import Harness
 from transcripts.models import Status as JobStatus
@@ -473,3 +473,19 @@ async def test_a_session_that_fills_the_owners_storage_is_cut_off(user, settings
     await pulse().beat_once()
     await harness.ended()
     assert harness.page.one("error")["code"] == "quota" and "storage" in harness.page.one("error")["message"]
+
+
+@pytest.mark.parametrize(("paced_by_client", "paused"), [(False, True), (True, False)])
+async def test_a_backlog_pauses_a_microphones_captions_but_not_a_client_sending_a_file(
+    user, settings, paced_by_client, paused
+):
+    """A microphone sends in real time, so a backlog past LIVE_MAX_BUFFER_SECONDS
+    is the speech service falling behind; a Scribe API client streaming a file
+    faster than real time makes its own backlog and waits for its text."""
+    settings.LIVE_MAX_BUFFER_SECONDS = 4
+    harness = await streaming(user, paced_by_client=paced_by_client)
+    await harness.upstream.say(Lag(9.0))
+    await harness.flushed()
+    assert harness.relay.paused is paused
+    harness.relay.end(Ending.STOP)
+    await harness.ended()
