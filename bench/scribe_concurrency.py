@@ -79,6 +79,7 @@ def run_batch(
     processes: int = 1,
     extra_env: dict | None = None,
     on_start=None,
+    extra_seconds: float = 0.0,
 ) -> dict:
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -146,7 +147,7 @@ def run_batch(
                 Transcript.objects.filter(owner=user).exclude(status__in=[Status.QUEUED, Status.TRANSCRIBING]).count()
                 == jobs
             ),
-            timeout=120 + 3 * fake.latency * max(jobs / (concurrency * processes), 1),
+            timeout=120 + extra_seconds + 3 * fake.latency * max(jobs / (concurrency * processes), 1),
             interval=0.1,
             message="batch finished (see the worker log in DATA_DIR)",
         )

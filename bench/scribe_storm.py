@@ -53,7 +53,14 @@ def main() -> None:
             "JOB_BUSY_BACKOFF_MAX_SECONDS": "5",
         }
         result = run_batch(
-            fake, jobs=args.jobs, pool="threads", concurrency=args.limit, processes=2, extra_env=env, on_start=storm
+            fake,
+            jobs=args.jobs,
+            pool="threads",
+            concurrency=args.limit,
+            processes=2,
+            extra_env=env,
+            on_start=storm,
+            extra_seconds=args.storm,
         )
         refused, accepted = fake.refused, fake.accepted
     ideal = args.storm + args.jobs * args.latency / args.limit
