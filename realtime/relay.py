@@ -311,7 +311,7 @@ class LiveRelay:
             session.engine,
             language=session.language,
             emit=self.on_event,
-            position=self.recording.bytes / BYTES_PER_SECOND,
+            position=self.recorded_seconds,
             previous_text=opened.previous_text,
             keyterms=options.keyterms,
             context=self.recording.tail(int(RESUME_CONTEXT_SECONDS * BYTES_PER_SECOND)),
@@ -513,7 +513,7 @@ class LiveRelay:
 
     async def resume_captions(self, slow: Upstream) -> None:
         assert self.opened is not None and self.recording is not None
-        position = self.recording.bytes / BYTES_PER_SECOND
+        position = self.recorded_seconds
         missed = gaps.gap(slow.transcribed_until, position)
         if missed is not None:
             self.missed.append(missed)
@@ -577,7 +577,7 @@ class LiveRelay:
         await self.settle_upstream(plan)
         assert self.recording is not None
         covered = self.transcribed_until
-        found = gaps.merged([], [*self.missed, gaps.gap(covered, self.recording.bytes / BYTES_PER_SECOND)])
+        found = gaps.merged([], [*self.missed, gaps.gap(covered, self.recorded_seconds)])
         if plan.session == "detach":
             self.let_go()
             await self.store.detach(self.session_id, gaps=found, transcribed_until=covered)
@@ -640,7 +640,7 @@ class LiveRelay:
     async def tell_backlog(self) -> None:
         """A Stop that has to wait for a backlog says so, instead of looking stuck."""
         assert self.recording is not None
-        backlog = self.recording.bytes / BYTES_PER_SECOND - self.transcribed_until
+        backlog = self.recorded_seconds - self.transcribed_until
         if backlog >= settings.LIVE_LAG_NOTICE_SECONDS:
             await self.sink.status("finishing", f"Waiting for the captions of the last {int(backlog)} s of audio…")
 

@@ -18,7 +18,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from realtime import gaps as live_gaps
-from realtime import links, metering, recording
+from realtime import metering, recording
 from realtime.models import LiveLink, LiveSegment, LiveSession, LiveStatus
 from transcripts import quotas
 from transcripts.document import canonical
@@ -429,11 +429,6 @@ def create_link(session: LiveSession, *, expires_in: timedelta | None = None) ->
     return NewLink(*LiveLink.issue(session=session, expires_at=timezone.now() + lifetime))
 
 
-def links_of(sessions) -> list[LiveLink]:
-    """The viewer links of these sessions, newest first, for their owner."""
-    return list(LiveLink.objects.filter(session__in=sessions).select_related("session").order_by("-created", "-id"))
-
-
 def session_for_token(token: str) -> LiveSession | None:
     """The session a viewer token opens, or None when unknown, revoked or expired."""
     link = link_for_token(token)
@@ -469,7 +464,3 @@ def discard_session(session_id: int) -> None:
         return
     recording.discard(session.recording_name)
     session.delete()
-
-
-def viewer_group(session_uuid) -> str:
-    return links.session_group(session_uuid)

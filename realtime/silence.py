@@ -13,10 +13,11 @@ SILENCE_DBFS = -50.0
 FULL_SCALE = 32768.0
 
 
+def rms(pcm: bytes) -> float:
+    """The level of PCM16 little-endian mono audio, 1.0 at full scale (0 for none)."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
+    return float(np.sqrt(np.mean(np.square(samples)))) / FULL_SCALE if samples.size else 0.0
+
+
 def is_silence(pcm: bytes) -> bool:
-    """PCM16 little-endian mono, an even number of bytes (the consumer checks)."""
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
-    if samples.size == 0:
-        return True
-    rms = float(np.sqrt(np.mean(samples * samples)))
-    return rms < FULL_SCALE * 10 ** (SILENCE_DBFS / 20)
+    return rms(pcm) < 10 ** (SILENCE_DBFS / 20)

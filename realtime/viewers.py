@@ -26,7 +26,7 @@ class GroupViewers:
 
     def __init__(self, channel_layer, session_uuid):
         self.channel_layer = channel_layer
-        self.group = services.viewer_group(session_uuid)
+        self.group = links.session_group(session_uuid)
 
     async def partial(self, text: str) -> None:
         await self.send(messages.partial(text))

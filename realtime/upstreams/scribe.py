@@ -35,11 +35,11 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 import httpx
-import numpy as np
 import websockets
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
+from realtime.silence import rms
 from realtime.upstreams import (
     FATAL,
     Committed,
@@ -188,11 +188,6 @@ async def open_socket(language: str, keyterms: tuple[str, ...] = ()) -> Socket:
         code = first.get("message_type", "error")
         raise UpstreamError(code, message_for(code))
     return ws
-
-
-def rms(pcm: bytes) -> float:
-    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
-    return float(np.sqrt(np.mean(np.square(samples)))) / 32768.0 if len(samples) else 0.0
 
 
 class ScribeUpstream:

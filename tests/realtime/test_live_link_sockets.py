@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from realtime import services
+from realtime import links, services
 from tests.realtime.live_support import IN_MEMORY_LAYER, InProcessSocket
 from transcripts import services as transcript_services
 
@@ -93,6 +93,6 @@ async def test_a_revoked_viewer_never_gets_captions_again_even_after_a_new_link(
         await LiveLink.objects.filter(pk=first.link.pk).aupdate(revoked_at=session.started)
         await sync_to_async(services.create_link)(session)  # the session is watched again
         caption = {"type": "live.caption", "caption": {"type": "committed", "index": 0, "text": "after"}}
-        await get_channel_layer().group_send(services.viewer_group(session.uuid), caption)
+        await get_channel_layer().group_send(links.session_group(session.uuid), caption)
         assert await viewer.wait_closed(timeout=5) == 4404
     assert "after" not in str(viewer.messages)
