@@ -17,7 +17,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from django.contrib.auth.decorators import login_not_required
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -94,7 +93,6 @@ class HealthzMiddleware:
         return self.get_response(request)
 
 
-@login_not_required
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = run_checks()

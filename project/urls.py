@@ -1,11 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from project import health, views
+from project import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", health.healthz, name="healthz"),  # answered by HealthzMiddleware first
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/signup/<str:token>/", views.signup, name="signup_invite"),
     path("accounts/", views.account, name="account"),

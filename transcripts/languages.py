@@ -27,17 +27,6 @@ def normalise_language(code: str | None) -> str:
         return code.lower()[:MAX_LENGTH]
 
 
-def to_alpha3(code: str) -> str:
-    """The ISO 639-3 code (what Scribe's batch API reports), for the
-    Scribe-compatible API; '' stays ''."""
-    if not code:
-        return ""
-    try:
-        return langcodes.Language.get(code).to_alpha3()
-    except (ValueError, LookupError):
-        return code
-
-
 # The languages the upload page offered before engines declared their own,
 # listed first (the common ones), in this order.
 COMMON = (
